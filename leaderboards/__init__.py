@@ -1,0 +1,1 @@
+"""Leaderboards, comparisons, regression checks and reports over run directories."""

@@ -1,0 +1,3 @@
+from mabench.cli import app
+
+app(prog_name="mabench")

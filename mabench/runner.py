@@ -1,0 +1,154 @@
+"""Run tasks x modes through a backend and append one record per question x mode.
+
+Questions are cut into fixed batches of `batch_size`; each batch has its own seed, derived from the run
+seed, task, mode and batch index. A resumed run regenerates only unfinished batches and appends only the
+records still missing, so it ends with exactly the records an uninterrupted run writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .backends.base import Backend, GenerationRequest
+from .config import RunConfig
+from .manifest import build_manifest
+from .metrics_table import aggregate
+from .store import RunStore, RunStoreError
+from .types import Generation, Mode, Question, SampleRecord, Usage
+
+BackendFactory = Callable[[str], Backend]
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    metrics: dict[str, Any]
+    generated: int  # records written by this invocation
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def batch_seed(seed: int, task: str, mode: Mode, batch_index: int) -> int:
+    return int(hashlib.sha256(f"{seed}/{task}/{mode}/{batch_index}".encode()).hexdigest()[:8], 16)
+
+
+def build_record(task: Any, question: Question, mode: Mode, k: int, generations: list[Generation]) -> SampleRecord:
+    """Parse and judge one question's generations. In bok, each sample's single answer is one candidate,
+    in sample order, duplicates kept; the set's flags summarise the samples."""
+    if mode == "multi":
+        answer_set = task.parse(generations[0].text, mode, k)
+    else:
+        parsed = [task.parse(g.text, mode, k) for g in generations]
+        candidates = [
+            p.candidates[0].model_copy(update={"rank": i}) for i, p in enumerate(parsed, start=1) if p.candidates
+        ]
+        keys = [c.text.strip().lower() for c in candidates]
+        answer_set = parsed[0].model_copy(update={
+            "candidates": candidates,
+            "format_ok": all(p.format_ok for p in parsed),
+            "missing_confidence": any(p.missing_confidence for p in parsed),
+            "confidence_out_of_range": any(p.confidence_out_of_range for p in parsed),
+            "confidence_percent_scale": any(p.confidence_percent_scale for p in parsed),
+            "sum_exceeds_one": False,  # independent samples: their confidences need not sum to 1
+            "duplicate_answers": len(set(keys)) < len(keys),
+        })
+    judgements, extra = task.judge(question, answer_set)
+    usage = Usage(
+        prompt_tokens=generations[0].prompt_tokens if generations else 0,
+        completion_tokens=sum(g.completion_tokens for g in generations),
+    )
+    return SampleRecord(
+        question_id=question.id, task=question.task, mode=mode, gold=question.gold,
+        generations=generations, answer_set=answer_set, judgements=judgements, usage=usage, extra=extra,
+    )
+
+
+def run(config: RunConfig, out: Path, backend_factory: BackendFactory, *, fresh: bool = False,
+        console: Console | None = None, tasks: dict[str, Any] | None = None) -> RunResult:
+    from mabench.tasks import load_task
+
+    console = console or Console(stderr=True)
+    timings: dict[str, float] = {"load": 0.0, "generate": 0.0, "judge": 0.0, "metrics": 0.0}
+    store = RunStore(config.run_dir(out))
+    if fresh:
+        store.reset()
+    tasks = tasks or {name: load_task(name) for name in config.tasks}
+    questions = {name: t.load()[: config.limit] for name, t in tasks.items()}
+    records = store.load_records()
+    done = {(r.task, r.mode, r.question_id) for r in records}
+    todo = [
+        (name, mode, b, batch)
+        for name in config.tasks
+        for mode in config.modes
+        for b, batch in enumerate(_chunks(questions[name], config.batch_size))
+        if any((name, mode, q.id) not in done for q in batch)
+    ]
+    manifest = store.read_manifest()
+    generated = 0
+    if todo or manifest is None:
+        start = time.perf_counter()
+        backend = backend_factory(config.model)
+        timings["load"] = time.perf_counter() - start
+        previous, manifest = manifest, build_manifest(config, backend, status="running")
+        if previous and records and previous["model_fingerprint"] != manifest["model_fingerprint"]:
+            raise RunStoreError(
+                f"{store.dir}: the model changed since this run started "
+                f"({previous['model_fingerprint']} -> {manifest['model_fingerprint']}); rerun with --fresh"
+            )
+        store.write_manifest(manifest)
+        with _progress(console) as progress:
+            bars = {
+                (name, mode): progress.add_task(
+                    f"{name} / {mode}", total=len(questions[name]),
+                    completed=sum((name, mode, q.id) in done for q in questions[name]),
+                )
+                for name in config.tasks for mode in config.modes
+            }
+            for name, mode, b, batch in todo:
+                n = 1 if mode == "multi" else config.k
+                seed = batch_seed(config.seed, name, mode, b)
+                requests = [
+                    GenerationRequest(messages=tasks[name].messages(q, mode, config.k), n=n, seed=seed + i)
+                    for i, q in enumerate(batch)
+                ]
+                start = time.perf_counter()
+                outputs = backend.generate(requests, config.sampling)
+                timings["generate"] += time.perf_counter() - start
+                start = time.perf_counter()
+                new = [
+                    build_record(tasks[name], q, mode, config.k, gens)
+                    for q, gens in zip(batch, outputs, strict=True)
+                    if (name, mode, q.id) not in done
+                ]
+                timings["judge"] += time.perf_counter() - start
+                store.append(new)
+                records.extend(new)
+                done.update((name, mode, r.question_id) for r in new)
+                generated += len(new)
+                progress.update(bars[(name, mode)], advance=len(new))
+    start = time.perf_counter()
+    wanted = {(name, mode, q.id) for name in config.tasks for mode in config.modes for q in questions[name]}
+    metrics = aggregate([r for r in records if (r.task, r.mode, r.question_id) in wanted])
+    timings["metrics"] = time.perf_counter() - start
+    store.write_metrics(metrics)
+    store.write_manifest({**manifest, "status": "complete", "timings_s": timings if generated else
+                          manifest.get("timings_s", timings)})
+    return RunResult(run_dir=store.dir, metrics=metrics, generated=generated, timings=timings)
+
+
+def _chunks(items: Sequence[Question], size: int) -> list[Sequence[Question]]:
+    return [items[i: i + size] for i in range(0, len(items), size)]
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=False,
+    )

@@ -1,0 +1,77 @@
+"""Tasks are classes carrying a frozen `TaskSpec`, discovered through the `mabench.tasks` entry points.
+
+A third-party package adds a task by declaring, in its own pyproject.toml::
+
+    [project.entry-points."mabench.tasks"]
+    mytask = "mypkg.tasks:MyTask"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from mabench.types import AnswerSet, Judgement, Message, Mode, Question
+
+ENTRY_POINT_GROUP = "mabench.tasks"
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str
+    description: str
+    source: str  # where the data comes from (Hub id, paper)
+    modes: tuple[Mode, ...] = ("multi", "bok")
+
+
+class Task(Protocol):
+    spec: TaskSpec
+
+    def load(self, data_path: Path | None = None) -> list[Question]:
+        """The questions: from `data_path` (original format) when given, else the bundled sample."""
+
+    def messages(self, question: Question, mode: Mode, k: int) -> list[Message]:
+        """Chat messages for one question; `k` is the number of candidates asked for in multi mode."""
+
+    def parse(self, text: str, mode: Mode, k: int) -> AnswerSet:
+        """One generation parsed into candidates (multi) or a single candidate (bok)."""
+
+    def judge(self, question: Question, answers: AnswerSet) -> tuple[list[Judgement], dict]:
+        """One judgement per candidate, plus task-specific evidence kept in the sample record."""
+
+
+T = TypeVar("T")
+
+
+def task(name: str, *, description: str, source: str, modes: tuple[Mode, ...] = ("multi", "bok")
+         ) -> Callable[[type[T]], type[T]]:
+    """Class decorator that attaches the task's spec; registration itself is the entry point."""
+
+    def wrap(cls: type[T]) -> type[T]:
+        cls.spec = TaskSpec(name, description, source, modes)  # type: ignore[attr-defined]
+        return cls
+
+    return wrap
+
+
+class UnknownTaskError(KeyError):
+    def __init__(self, name: str, valid: list[str]):
+        super().__init__(name)
+        self.name, self.valid = name, valid
+
+    def __str__(self) -> str:
+        return f"unknown task {self.name!r}; valid tasks: {', '.join(self.valid) or '(none installed)'}"
+
+
+def available_tasks() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def load_task(name: str) -> Task:
+    eps = available_tasks()
+    if name not in eps:
+        raise UnknownTaskError(name, sorted(eps))
+    return eps[name].load()()
