@@ -24,6 +24,18 @@ def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+def _data_paths(values: list[str], tasks: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep:
+            if len(tasks) != 1:
+                raise typer.BadParameter(f"{value!r}: with several tasks, write TASK=PATH", param_hint="--data-path")
+            name, path = tasks[0], value
+        out[name] = path
+    return out
+
+
 def _fail(console: Console, message: str) -> typer.Exit:
     console.print(f"[bold red]error:[/bold red] {message}", highlight=False)
     return typer.Exit(USAGE_ERROR)
@@ -36,6 +48,9 @@ def run(
     mode: Annotated[str, typer.Option(help="comma-separated modes: multi, bok")] = "multi,bok",
     k: Annotated[int, typer.Option(help="K candidates in multi mode; k samples in bok mode")] = 3,
     limit: Annotated[int | None, typer.Option(help="first N questions of each task")] = None,
+    shuffle: Annotated[bool, typer.Option("--shuffle", help="shuffle questions with --seed before --limit")] = False,
+    data_path: Annotated[list[str] | None, typer.Option(
+        help="a task's data file in its original format: PATH (one task) or TASK=PATH; repeatable")] = None,
     seed: Annotated[int, typer.Option()] = 0,
     temperature: Annotated[float, typer.Option()] = 0.7,
     max_new_tokens: Annotated[int, typer.Option()] = 256,
@@ -44,7 +59,7 @@ def run(
     fresh: Annotated[bool, typer.Option("--fresh", help="discard this run's earlier results")] = False,
 ) -> None:
     """Run tasks in multi-answer and best-of-k modes and print them side by side."""
-    from mabench.tasks import UnknownTaskError, load_task
+    from mabench.tasks import DataFormatError, UnknownTaskError, load_task
 
     from .runner import run as run_tasks
     from .summary import summary_table
@@ -57,6 +72,7 @@ def run(
         raise _fail(console, f"unknown mode {bad_modes[0]!r}; valid modes: {', '.join(MODES)}")
     try:
         config = RunConfig(model=model, tasks=_split(tasks), modes=modes, k=k, limit=limit, seed=seed,
+                           shuffle=shuffle, data_path=_data_paths(data_path or [], _split(tasks)),
                            temperature=temperature, max_new_tokens=max_new_tokens, batch_size=batch_size)
     except ValidationError as err:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
@@ -77,7 +93,7 @@ def run(
         result = run_tasks(config, out, load_backend, fresh=fresh, console=console, tasks=task_objects)
     except UnknownModelError as err:
         raise _fail(console, str(err)) from None
-    except RunStoreError as err:
+    except (RunStoreError, DataFormatError) as err:
         raise _fail(console, str(err)) from None
     Console().print(summary_table(result.metrics, title=f"mabench run {result.run_dir.name}  ({config.model})"))
     verb = "generated" if result.generated else "nothing to generate; reused"

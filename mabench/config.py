@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .backends.base import SamplingConfig
 from .types import MODES, Mode
@@ -19,6 +19,8 @@ class RunConfig(BaseModel):
     modes: list[Mode] = Field(default_factory=lambda: list(MODES), min_length=1)
     k: int = Field(3, ge=1, le=32, description="candidates per multi generation, and samples per bok question")
     limit: int | None = Field(None, ge=1)
+    shuffle: bool = False  # shuffle questions with `seed` before applying `limit`
+    data_path: dict[str, str] = Field(default_factory=dict, description="task name -> local data file")
     seed: int = 0
     temperature: float = Field(0.7, ge=0.0)
     top_p: float = Field(1.0, gt=0.0, le=1.0)
@@ -31,6 +33,13 @@ class RunConfig(BaseModel):
         if len(set(value)) != len(value):
             raise ValueError(f"must not repeat entries, got {value}")
         return value
+
+    @model_validator(mode="after")
+    def _data_paths_name_tasks(self) -> RunConfig:
+        unknown = sorted(set(self.data_path) - set(self.tasks))
+        if unknown:
+            raise ValueError(f"data_path names tasks not being run: {unknown}; tasks: {self.tasks}")
+        return self
 
     @property
     def sampling(self) -> SamplingConfig:

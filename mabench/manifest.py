@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import subprocess
 from datetime import datetime, timezone
@@ -12,6 +13,7 @@ from typing import Any
 from .backends.base import Backend
 from .config import RunConfig
 
+TRAINING_RECORD = "mabench_train.json"
 _PACKAGES = ("mabench", "torch", "transformers", "tokenizers", "numpy", "pydantic")
 
 
@@ -37,6 +39,12 @@ def git_sha() -> str | None:
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
+def training_record(model: str) -> dict[str, Any] | None:
+    """What `mabench train` left beside a checkpoint it wrote (method, base model, config), if anything."""
+    path = Path(model.removeprefix("hf:")) / TRAINING_RECORD
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def build_manifest(config: RunConfig, backend: Backend, status: str) -> dict[str, Any]:
     return {
         "run_id": config.run_id(),
@@ -46,6 +54,7 @@ def build_manifest(config: RunConfig, backend: Backend, status: str) -> dict[str
         "seed": config.seed,
         "backend": backend.name,
         "model_fingerprint": backend.fingerprint,
+        "trained_by": training_record(config.model),
         "chat_template_hash": backend.chat_template_hash,
         "packages": package_versions(),
         "python": platform.python_version(),

@@ -17,5 +17,9 @@ def aggregate(records: Sequence[SampleRecord]) -> dict[str, dict[str, dict[str, 
         groups[(record.task, record.mode)].append(record)
     out: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for (task, mode), group in groups.items():
-        out[task][mode] = compute_metrics(group, CORE_METRICS)
+        ok = [r for r in group if r.error is None]
+        # Failed generations are counted, never scored as wrong answers.
+        out[task][mode] = compute_metrics(ok, CORE_METRICS) if ok else {}
+        out[task][mode]["errors"] = {"value": float(len(group) - len(ok)), "unit": "count", "n": len(group),
+                                     "stderr": None, "higher_is_better": False}
     return dict(out)

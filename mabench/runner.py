@@ -8,6 +8,7 @@ records still missing, so it ends with exactly the records an uninterrupted run 
 from __future__ import annotations
 
 import hashlib
+import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ def build_record(task: Any, question: Question, mode: Mode, k: int, generations:
             "sum_exceeds_one": False,  # independent samples: their confidences need not sum to 1
             "duplicate_answers": len(set(keys)) < len(keys),
         })
+    errors = [g.error or "generation failed" for g in generations if g.finish_reason == "error"]
     judgements, extra = task.judge(question, answer_set)
     usage = Usage(
         prompt_tokens=generations[0].prompt_tokens if generations else 0,
@@ -67,6 +69,7 @@ def build_record(task: Any, question: Question, mode: Mode, k: int, generations:
     return SampleRecord(
         question_id=question.id, task=question.task, mode=mode, gold=question.gold,
         generations=generations, answer_set=answer_set, judgements=judgements, usage=usage, extra=extra,
+        error="; ".join(errors) if errors else None,
     )
 
 
@@ -80,9 +83,10 @@ def run(config: RunConfig, out: Path, backend_factory: BackendFactory, *, fresh:
     if fresh:
         store.reset()
     tasks = tasks or {name: load_task(name) for name in config.tasks}
-    questions = {name: t.load()[: config.limit] for name, t in tasks.items()}
-    records = store.load_records()
-    done = {(r.task, r.mode, r.question_id) for r in records}
+    questions = {name: select_questions(t, config, name) for name, t in tasks.items()}
+    # A question may be logged twice: a failed attempt, then its retry. The last line wins.
+    latest = {(r.task, r.mode, r.question_id): r for r in store.load_records()}
+    done = {key for key, r in latest.items() if r.error is None}
     todo = [
         (name, mode, b, batch)
         for name in config.tasks
@@ -97,7 +101,7 @@ def run(config: RunConfig, out: Path, backend_factory: BackendFactory, *, fresh:
         backend = backend_factory(config.model)
         timings["load"] = time.perf_counter() - start
         previous, manifest = manifest, build_manifest(config, backend, status="running")
-        if previous and records and previous["model_fingerprint"] != manifest["model_fingerprint"]:
+        if previous and latest and previous["model_fingerprint"] != manifest["model_fingerprint"]:
             raise RunStoreError(
                 f"{store.dir}: the model changed since this run started "
                 f"({previous['model_fingerprint']} -> {manifest['model_fingerprint']}); rerun with --fresh"
@@ -129,18 +133,27 @@ def run(config: RunConfig, out: Path, backend_factory: BackendFactory, *, fresh:
                 ]
                 timings["judge"] += time.perf_counter() - start
                 store.append(new)
-                records.extend(new)
-                done.update((name, mode, r.question_id) for r in new)
+                latest.update(((name, mode, r.question_id), r) for r in new)
+                done.update((name, mode, r.question_id) for r in new if r.error is None)
                 generated += len(new)
                 progress.update(bars[(name, mode)], advance=len(new))
     start = time.perf_counter()
     wanted = {(name, mode, q.id) for name in config.tasks for mode in config.modes for q in questions[name]}
-    metrics = aggregate([r for r in records if (r.task, r.mode, r.question_id) in wanted])
+    metrics = aggregate([r for key, r in latest.items() if key in wanted])
     timings["metrics"] = time.perf_counter() - start
     store.write_metrics(metrics)
     store.write_manifest({**manifest, "status": "complete", "timings_s": timings if generated else
                           manifest.get("timings_s", timings)})
     return RunResult(run_dir=store.dir, metrics=metrics, generated=generated, timings=timings)
+
+
+def select_questions(task: Any, config: RunConfig, name: str) -> list[Question]:
+    """The task's questions from --data-path (else its bundled sample), shuffled by seed if asked, then limited."""
+    path = config.data_path.get(name)
+    questions = list(task.load(Path(path) if path else None))
+    if config.shuffle:
+        random.Random(config.seed).shuffle(questions)
+    return questions[: config.limit]
 
 
 def _chunks(items: Sequence[Question], size: int) -> list[Sequence[Question]]:

@@ -32,6 +32,7 @@ class Generation(_Frozen):
     finish_reason: Literal["stop", "length", "error"]
     sample_index: int = 0
     latency: float = 0.0  # seconds, for the batch this generation came from
+    error: str | None = None  # why the backend gave up on it (finish_reason "error")
 
 
 class Candidate(_Frozen):
@@ -79,3 +80,4 @@ class SampleRecord(_Frozen):
     judgements: list[Judgement]
     usage: Usage
     extra: dict[str, Any] = Field(default_factory=dict)  # task-specific evidence, e.g. covered groups
+    error: str | None = None  # set when generation failed for good; a resumed run retries the question

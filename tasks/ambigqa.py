@@ -15,16 +15,12 @@ from mabench.answer_format import multi_instructions, parse_answer_set, single_i
 from mabench.text import normalize_answer
 from mabench.types import AnswerSet, Judgement, Message, Mode, Question
 
-from .registry import task
+from .registry import DataFormatError, task
 
 SYSTEM_PROMPT = (
     "You answer open-domain questions that may be ambiguous: a question can have several valid readings, "
     "each with its own answer. Answers are graded by exact match, so write only a short name, date or number."
 )
-
-
-class DataFormatError(ValueError):
-    """A data file that does not match the expected schema; names the file and the record."""
 
 
 def annotation_groups(annotation: dict[str, Any]) -> list[list[str]]:

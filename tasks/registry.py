@@ -57,6 +57,10 @@ def task(name: str, *, description: str, source: str, modes: tuple[Mode, ...] = 
     return wrap
 
 
+class DataFormatError(ValueError):
+    """A data file that does not match the expected schema; the message names the file and the record."""
+
+
 class UnknownTaskError(KeyError):
     def __init__(self, name: str, valid: list[str]):
         super().__init__(name)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from mabench.tasks import UnknownTaskError, available_tasks, load_task
-from mabench.tasks.ambigqa import DataFormatError, merge_groups
+from mabench.tasks import DataFormatError, UnknownTaskError, available_tasks, load_task
+from mabench.tasks.ambigqa import merge_groups
 
 from mabench.answer_format import parse_answer_set
 

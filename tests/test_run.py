@@ -151,3 +151,27 @@ def _hf(model: str):
 @pytest.fixture(autouse=True)
 def _quiet_tokenizers():
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def test_shuffle_and_limit_give_a_deterministic_subset_and_data_path_reads_original_files(tmp_path):
+    task = load_task("ambigqa")
+    from mabench.runner import select_questions
+
+    base = RunConfig(limit=5, shuffle=True, seed=1)
+    first = [q.id for q in select_questions(task, base, "ambigqa")]
+    assert first == [q.id for q in select_questions(task, base, "ambigqa")]
+    assert first != [q.id for q in select_questions(task, base.model_copy(update={"seed": 2}), "ambigqa")]
+    assert first != [q.id for q in task.load()[:5]]
+    data = tmp_path / "dev_light.json"
+    data.write_text(json.dumps([{"id": "x1", "question": "q?", "annotations": [{"type": "singleAnswer",
+                                                                               "answer": ["a"]}]}]))
+    config = RunConfig(data_path={"ambigqa": str(data)})
+    assert [q.id for q in select_questions(task, config, "ambigqa")] == ["x1"]
+
+
+def test_data_path_must_name_a_task_that_runs(tmp_path):
+    result = CliRunner().invoke(app, ["run", "--out", str(tmp_path), "--data-path", "medqa=x.json"])
+    assert result.exit_code == 2 and "data_path names tasks not being run" in " ".join(result.output.split())
+    missing = CliRunner().invoke(app, ["run", "--out", str(tmp_path), "--model", "HuggingFaceTB/x",
+                                       "--data-path", str(tmp_path / "nope.json")])
+    assert missing.exit_code == 2 and "nope.json: no such file" in " ".join(missing.output.split())

@@ -1,0 +1,51 @@
+"""Backend options: everything `mabench run` can tell a backend beyond the --model value.
+
+Each backend reads the fields that concern it and ignores the rest, so one options object can be built once
+from the command line and handed to whichever backend the model resolves to.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+DEFAULT_CONCURRENCY = 32
+CACHE_FILE = "cache.sqlite"
+
+
+class BackendOptions(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # OpenAI-compatible servers
+    base_url: str | None = Field(None, description="e.g. http://localhost:8000/v1; required for openai:NAME")
+    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable that holds the API key")
+    concurrency: int = Field(DEFAULT_CONCURRENCY, ge=1, le=4096, description="requests in flight at once")
+    request_timeout: float = Field(120.0, gt=0, description="seconds before one HTTP request is abandoned")
+    max_retries: int = Field(6, ge=0, le=100, description="retries per request after the first attempt")
+    backoff_base: float = Field(0.5, gt=0, description="seconds; the n-th retry waits up to base * 2**n")
+    backoff_max: float = Field(30.0, gt=0, description="seconds; cap on one backoff wait and on Retry-After")
+    tokenizer: str | None = Field(None, description="tokenizer folder or Hub id that counts tokens when the "
+                                                    "server reports no usage")
+    # vLLM
+    tensor_parallel_size: int = Field(1, ge=1)
+    data_parallel_size: int = Field(1, ge=1)
+    gpu_memory_utilization: float = Field(0.9, gt=0, le=1)
+    max_model_len: int | None = Field(None, ge=16, description="context length vLLM reserves KV cache for")
+    enforce_eager: bool = Field(False, description="vLLM: skip CUDA-graph capture / compilation (faster start)")
+    # Response cache (applies to every backend but replay)
+    cache: bool = True
+    cache_path: Path | None = Field(None, description="SQLite file; the runner puts it in the run directory")
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"base_url must start with http:// or https://, got {value!r}")
+        return value.rstrip("/") if value else value
+
+    def with_run_dir(self, run_dir: Path) -> BackendOptions:
+        """The options a run uses: the cache goes into the run directory unless a shared path was given."""
+        if not self.cache or self.cache_path is not None:
+            return self
+        return self.model_copy(update={"cache_path": Path(run_dir) / CACHE_FILE})
