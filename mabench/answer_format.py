@@ -11,6 +11,9 @@ import re
 
 from .types import AnswerSet, Candidate
 
+# Tags of the format itself. An unclosed tag ends at the next of these, never at other markup such as
+# "<b>" inside a program or an HTML string.
+_FORMAT_TAGS = r"(?:answer|confidence|code|analysis)"
 _NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*(%?)")
 
 
@@ -95,7 +98,7 @@ def _spans(text: str, name: str, numbered: bool) -> tuple[dict[int, list[str]], 
         idx = int(m.group(1)) if m.group(1) else 0
         rest = text[m.end():]
         close = re.search(rf"</{name}{m.group(1)}>", rest, re.IGNORECASE)
-        nxt = re.search(r"<(?!/)[a-zA-Z]+\d*>", rest)
+        nxt = re.search(rf"<(?:{_FORMAT_TAGS}|{re.escape(name)}|think)\d*>", rest, re.IGNORECASE)
         if close and (nxt is None or close.start() <= nxt.start()):
             body = rest[: close.start()]
         else:
@@ -113,7 +116,7 @@ def _strip_think(text: str) -> tuple[str, bool]:
         ok = False
         m = re.search(r"<think>", text, re.IGNORECASE)
         if m:
-            nxt = re.search(r"<(?!/?think)[a-zA-Z]+\d*>", text[m.end():])
+            nxt = re.search(rf"<{_FORMAT_TAGS}\d*>", text[m.end():], re.IGNORECASE)
             text = text[: m.start()] + (text[m.end() + nxt.start():] if nxt else "")
         text = re.sub(r"</?think>", " ", text, flags=re.IGNORECASE)
     return text, ok

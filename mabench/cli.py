@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from .backends import UnknownModelError, load_backend, resolve_model
+from .backends import BackendOptions, UnknownModelError, load_backend, resolve_model
 from .config import RunConfig
 from .store import RunStoreError
 from .types import MODES
@@ -36,6 +38,23 @@ def _data_paths(values: list[str], tasks: list[str]) -> dict[str, str]:
     return out
 
 
+def _engine_args(values: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for value in values:
+        key, sep, raw = value.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{value!r}: expected KEY=VALUE, e.g. dtype=float16", param_hint="--engine-arg")
+        try:
+            out[key.strip()] = json.loads(raw)
+        except ValueError:
+            out[key.strip()] = raw
+    return out
+
+
+def _no_run_in(run_dir: Path) -> bool:
+    return not (run_dir / "manifest.json").is_file()
+
+
 def _fail(console: Console, message: str) -> typer.Exit:
     console.print(f"[bold red]error:[/bold red] {message}", highlight=False)
     return typer.Exit(USAGE_ERROR)
@@ -43,7 +62,9 @@ def _fail(console: Console, message: str) -> typer.Exit:
 
 @app.command()
 def run(
-    model: Annotated[str, typer.Option(help="'default', a model directory, a Hub id, or hf:<path>")] = "default",
+    model: Annotated[str, typer.Option(
+        help="'default', a model directory (vLLM if installed, else transformers), a Hub id, hf:<path>, "
+             "vllm:<path>, openai:<served name> (with --base-url), or replay:<run dir or .jsonl>")] = "default",
     tasks: Annotated[str, typer.Option(help="comma-separated task names (see `mabench tasks`)")] = "ambigqa",
     mode: Annotated[str, typer.Option(help="comma-separated modes: multi, bok")] = "multi,bok",
     k: Annotated[int, typer.Option(help="K candidates in multi mode; k samples in bok mode")] = 3,
@@ -57,12 +78,44 @@ def run(
     batch_size: Annotated[int, typer.Option(help="questions per backend call")] = 8,
     out: Annotated[Path, typer.Option(help="directory that holds run directories")] = Path("runs"),
     fresh: Annotated[bool, typer.Option("--fresh", help="discard this run's earlier results")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="continue an existing run and retry its failed "
+                                         "questions; error if there is no such run (a plain rerun resumes too)")
+                      ] = False,
+    base_url: Annotated[str | None, typer.Option(help="openai: the server's API root, e.g. "
+                                                      "http://localhost:8000/v1", rich_help_panel="Backend")] = None,
+    api_key_env: Annotated[str, typer.Option(help="openai: environment variable holding the API key",
+                                             rich_help_panel="Backend")] = "OPENAI_API_KEY",
+    concurrency: Annotated[int, typer.Option(help="openai: HTTP requests in flight at once",
+                                             rich_help_panel="Backend")] = 32,
+    request_timeout: Annotated[float, typer.Option(help="openai: seconds before one request is abandoned",
+                                                   rich_help_panel="Backend")] = 120.0,
+    max_retries: Annotated[int, typer.Option(help="openai: retries per request (429, 5xx, timeouts, dropped "
+                                                  "connections, malformed replies)", rich_help_panel="Backend")] = 6,
+    tokenizer: Annotated[str | None, typer.Option(help="openai: tokenizer folder that counts tokens when the "
+                                                       "server reports no usage", rich_help_panel="Backend")] = None,
+    tensor_parallel_size: Annotated[int, typer.Option(help="vllm: GPUs per model replica",
+                                                      rich_help_panel="Backend")] = 1,
+    data_parallel_size: Annotated[int, typer.Option(help="vllm: model replicas", rich_help_panel="Backend")] = 1,
+    gpu_memory_utilization: Annotated[float, typer.Option(help="vllm: fraction of GPU memory to use",
+                                                          rich_help_panel="Backend")] = 0.9,
+    max_model_len: Annotated[int | None, typer.Option(help="vllm: context length to reserve KV cache for",
+                                                      rich_help_panel="Backend")] = None,
+    enforce_eager: Annotated[bool, typer.Option("--enforce-eager", help="vllm: no CUDA graphs / compilation",
+                                                rich_help_panel="Backend")] = False,
+    engine_arg: Annotated[list[str] | None, typer.Option(help="vllm: a further vllm.LLM argument, KEY=VALUE "
+                                                         "(VALUE read as JSON if it parses); repeatable",
+                                                         rich_help_panel="Backend")] = None,
+    cache: Annotated[Path | None, typer.Option("--cache", help="response cache file shared across runs "
+                                               "(default: cache.sqlite in the run directory)",
+                                               rich_help_panel="Backend")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="neither read nor write the response cache",
+                                           rich_help_panel="Backend")] = False,
 ) -> None:
     """Run tasks in multi-answer and best-of-k modes and print them side by side."""
     from mabench.tasks import DataFormatError, UnknownTaskError, load_task
 
     from .runner import run as run_tasks
-    from .summary import summary_table
+    from .summary import backend_line, summary_table
 
     console = Console(stderr=True)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -90,12 +143,32 @@ def run(
             raise _fail(console, f"task {name!r} does not support mode {unsupported[0]!r}; "
                                  f"valid modes: {', '.join(task.spec.modes)}")
     try:
-        result = run_tasks(config, out, load_backend, fresh=fresh, console=console, tasks=task_objects)
+        options = BackendOptions(
+            base_url=base_url, api_key_env=api_key_env, concurrency=concurrency, request_timeout=request_timeout,
+            max_retries=max_retries, tokenizer=tokenizer, tensor_parallel_size=tensor_parallel_size,
+            data_parallel_size=data_parallel_size, gpu_memory_utilization=gpu_memory_utilization,
+            max_model_len=max_model_len, enforce_eager=enforce_eager, engine_args=_engine_args(engine_arg or []),
+            cache=not no_cache, cache_path=cache,
+        ).with_run_dir(config.run_dir(out))
+    except ValidationError as err:
+        problems = "; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in err.errors())
+        raise _fail(console, f"invalid backend options: {problems}") from None
+    if resume and fresh:
+        raise _fail(console, "--resume continues a run and --fresh discards it; give one of them")
+    if resume and _no_run_in(config.run_dir(out)):
+        raise _fail(console, f"--resume: no run to resume in {config.run_dir(out)} for this configuration; "
+                             "drop --resume to start it")
+    try:
+        result = run_tasks(config, out, functools.partial(load_backend, options=options), fresh=fresh,
+                           console=console, tasks=task_objects)
     except UnknownModelError as err:
         raise _fail(console, str(err)) from None
     except (RunStoreError, DataFormatError) as err:
         raise _fail(console, str(err)) from None
-    Console().print(summary_table(result.metrics, title=f"mabench run {result.run_dir.name}  ({config.model})"))
+    Console().print(summary_table(result.metrics, title=f"mabench run {result.run_dir.name}  ({config.model})",
+                                  comparison=result.comparison))
+    console.print(backend_line(result.errors, result.backend_stats), style="yellow" if result.errors else None,
+                  highlight=False)
     verb = "generated" if result.generated else "nothing to generate; reused"
     console.print(f"{verb} {result.generated or 'all'} records -> {result.run_dir}", highlight=False)
 
@@ -117,3 +190,19 @@ def list_tasks() -> None:
 
 def main() -> None:  # pragma: no cover - console-script shim
     app()
+
+
+# `mabench train`: importing its module is cheap; TRL and torch load inside the command.
+from .train.cli import train_command  # noqa: E402
+
+app.command("train")(train_command)
+
+# `mabench leaderboard | compare | check | report`: light to import; the work loads inside each command.
+from mabench.leaderboards.cli import register as _register_leaderboards  # noqa: E402
+
+_register_leaderboards(app)
+
+# `mabench sandbox check`: which isolation runs model-written code on this machine, and why.
+from mabench.sandbox.cli import app as _sandbox_app  # noqa: E402
+
+app.add_typer(_sandbox_app, name="sandbox", help="Isolation for model-written code.")

@@ -7,6 +7,7 @@ records still missing, so it ends with exactly the records an uninterrupted run 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import random
 import time
@@ -18,10 +19,10 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .backends.base import Backend, GenerationRequest
+from .backends.base import Backend, GenerationRequest, backend_stats
 from .config import RunConfig
 from .manifest import build_manifest
-from .metrics_table import aggregate
+from .metrics_table import aggregate, compare_modes
 from .store import RunStore, RunStoreError
 from .types import Generation, Mode, Question, SampleRecord, Usage
 
@@ -33,7 +34,10 @@ class RunResult:
     run_dir: Path
     metrics: dict[str, Any]
     generated: int  # records written by this invocation
+    comparison: dict[str, Any] = field(default_factory=dict)  # multi vs bok per task (metrics_table)
     timings: dict[str, float] = field(default_factory=dict)
+    errors: int = 0  # questions x modes whose latest record failed; the same command (or --resume) retries them
+    backend_stats: dict[str, Any] = field(default_factory=dict)  # cache hits, retries, usage sources, ...
 
 
 def batch_seed(seed: int, task: str, mode: Mode, batch_index: int) -> int:
@@ -101,13 +105,18 @@ def run(config: RunConfig, out: Path, backend_factory: BackendFactory, *, fresh:
         backend = backend_factory(config.model)
         timings["load"] = time.perf_counter() - start
         previous, manifest = manifest, build_manifest(config, backend, status="running")
+        if previous:  # a resumed run keeps the time it was first started
+            manifest["created"] = previous.get("created", manifest["created"])
         if previous and latest and previous["model_fingerprint"] != manifest["model_fingerprint"]:
             raise RunStoreError(
                 f"{store.dir}: the model changed since this run started "
                 f"({previous['model_fingerprint']} -> {manifest['model_fingerprint']}); rerun with --fresh"
             )
-        store.write_manifest(manifest)
-        with _progress(console) as progress:
+        with contextlib.ExitStack() as stack, _progress(console) as progress:
+            isolation = _share_sandbox(tasks.values(), stack)
+            if isolation is not None:
+                manifest["sandbox"] = isolation
+            store.write_manifest(manifest)
             bars = {
                 (name, mode): progress.add_task(
                     f"{name} / {mode}", total=len(questions[name]),
@@ -115,36 +124,64 @@ def run(config: RunConfig, out: Path, backend_factory: BackendFactory, *, fresh:
                 )
                 for name in config.tasks for mode in config.modes
             }
-            for name, mode, b, batch in todo:
-                n = 1 if mode == "multi" else config.k
-                seed = batch_seed(config.seed, name, mode, b)
-                requests = [
-                    GenerationRequest(messages=tasks[name].messages(q, mode, config.k), n=n, seed=seed + i)
+            # Batch-invariant backends (per-request seeds: vLLM, OpenAI) take many batches per call; the
+            # requests and their seeds are the same as batch by batch, so the records are too.
+            for group in _group(todo, getattr(backend, "preferred_batch_size", None)):
+                calls = [(name, mode, batch, [
+                    GenerationRequest(messages=tasks[name].messages(q, mode, config.k),
+                                      n=1 if mode == "multi" else config.k,
+                                      seed=batch_seed(config.seed, name, mode, b) + i)
                     for i, q in enumerate(batch)
-                ]
+                ]) for name, mode, b, batch in group]
                 start = time.perf_counter()
-                outputs = backend.generate(requests, config.sampling)
+                outputs = backend.generate([r for *_, requests in calls for r in requests], config.sampling)
                 timings["generate"] += time.perf_counter() - start
-                start = time.perf_counter()
-                new = [
-                    build_record(tasks[name], q, mode, config.k, gens)
-                    for q, gens in zip(batch, outputs, strict=True)
-                    if (name, mode, q.id) not in done
-                ]
-                timings["judge"] += time.perf_counter() - start
-                store.append(new)
-                latest.update(((name, mode, r.question_id), r) for r in new)
-                done.update((name, mode, r.question_id) for r in new if r.error is None)
-                generated += len(new)
-                progress.update(bars[(name, mode)], advance=len(new))
+                if len(outputs) != sum(len(requests) for *_, requests in calls):
+                    raise RuntimeError(f"backend {backend.name} returned {len(outputs)} results for "
+                                       f"{sum(len(requests) for *_, requests in calls)} requests")
+                for name, mode, batch, requests in calls:
+                    batch_outputs, outputs = outputs[: len(requests)], outputs[len(requests):]
+                    start = time.perf_counter()
+                    new = [
+                        build_record(tasks[name], q, mode, config.k, gens)
+                        for q, gens in zip(batch, batch_outputs, strict=True)
+                        if (name, mode, q.id) not in done
+                    ]
+                    timings["judge"] += time.perf_counter() - start
+                    store.append(new)
+                    latest.update(((name, mode, r.question_id), r) for r in new)
+                    done.update((name, mode, r.question_id) for r in new if r.error is None)
+                    generated += len(new)
+                    progress.update(bars[(name, mode)], advance=len(new))
     start = time.perf_counter()
     wanted = {(name, mode, q.id) for name in config.tasks for mode in config.modes for q in questions[name]}
-    metrics = aggregate([r for key, r in latest.items() if key in wanted])
+    final = [r for key, r in latest.items() if key in wanted]
+    metrics = aggregate(final)
+    comparison = compare_modes(final, metrics)
     timings["metrics"] = time.perf_counter() - start
+    errors = sum(1 for key, r in latest.items() if key in wanted and r.error is not None)
+    stats = backend_stats(backend) if todo else manifest.get("backend_stats", {})
     store.write_metrics(metrics)
-    store.write_manifest({**manifest, "status": "complete", "timings_s": timings if generated else
-                          manifest.get("timings_s", timings)})
-    return RunResult(run_dir=store.dir, metrics=metrics, generated=generated, timings=timings)
+    store.write_comparison(comparison)
+    store.write_manifest({**manifest, "status": "complete", "errors": errors, "backend_stats": stats,
+                          "timings_s": timings if generated else manifest.get("timings_s", timings)})
+    return RunResult(run_dir=store.dir, metrics=metrics, comparison=comparison, generated=generated, timings=timings,
+                     errors=errors,
+                     backend_stats=stats)
+
+
+def _share_sandbox(tasks: Any, stack: contextlib.ExitStack) -> dict[str, Any] | None:
+    """Code tasks judge in one warm sandbox for the whole run, instead of starting one per record. Returns
+    the isolation in force, for the manifest."""
+    users = [t for t in tasks if hasattr(t, "attach_sandbox")]
+    if not users:
+        return None
+    from mabench.sandbox import Sandbox
+
+    sandbox = stack.enter_context(Sandbox(workers=2))
+    for task in users:
+        task.attach_sandbox(sandbox)
+    return sandbox.isolation.to_dict()
 
 
 def select_questions(task: Any, config: RunConfig, name: str) -> list[Question]:
@@ -154,6 +191,18 @@ def select_questions(task: Any, config: RunConfig, name: str) -> list[Question]:
     if config.shuffle:
         random.Random(config.seed).shuffle(questions)
     return questions[: config.limit]
+
+
+def _group(todo: list[tuple[str, Mode, int, Sequence[Question]]], size: int | None
+           ) -> list[list[tuple[str, Mode, int, Sequence[Question]]]]:
+    """Consecutive batches, joined while they hold at most `size` questions (one batch per group if None)."""
+    groups: list[list[tuple[str, Mode, int, Sequence[Question]]]] = []
+    for item in todo:
+        if groups and size and sum(len(batch) for *_, batch in groups[-1]) + len(item[3]) <= size:
+            groups[-1].append(item)
+        else:
+            groups.append([item])
+    return groups
 
 
 def _chunks(items: Sequence[Question], size: int) -> list[Sequence[Question]]:

@@ -31,6 +31,7 @@ class RunStore:
         self.samples = self.dir / "samples.jsonl"
         self.manifest_path = self.dir / "manifest.json"
         self.metrics_path = self.dir / "metrics.json"
+        self.comparison_path = self.dir / "comparison.json"
 
     def reset(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -80,6 +81,9 @@ class RunStore:
 
     def write_metrics(self, metrics: dict[str, Any]) -> None:
         self._write_json(self.metrics_path, metrics)
+
+    def write_comparison(self, comparison: dict[str, Any]) -> None:
+        self._write_json(self.comparison_path, comparison)
 
     def _write_json(self, path: Path, value: dict[str, Any]) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)

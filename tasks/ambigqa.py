@@ -1,21 +1,31 @@
 """AmbigQA (Min et al., EMNLP 2020): open-domain questions with several plausible answers.
 
-Gold: one alias group per distinct answer, merged over all annotations. Judge: SQuAD-normalised exact
-match against every alias; the record keeps the raw annotations (for AmbigQA F1) and the covered groups.
+Sources: the official light JSON (``dev_light.json``), the Hub's ``sewon/ambig_qa`` (config "light", whose
+annotations `datasets` stores column-wise), and the flattened ``mehuldamani/ambigQA`` of the Multi-RLCR
+paper (a question plus a list of answers). Gold: one alias group per distinct answer, merged over all
+annotations. Judge: SQuAD-normalised exact match against every alias; the record keeps the annotations (for
+AmbigQA F1) and the covered groups.
 """
 
 from __future__ import annotations
 
-import json
-from importlib.resources import files
-from pathlib import Path
 from typing import Any
 
 from mabench.answer_format import multi_instructions, parse_answer_set, single_instructions
 from mabench.text import normalize_answer
 from mabench.types import AnswerSet, Judgement, Message, Mode, Question
 
+from .hub import HubDefaults, is_hub_spec, load_hub_rows, parse_hub_spec
 from .registry import DataFormatError, task
+from .sources import DataSource, bundled, read_records, require_file
+
+SAMPLE = "ambigqa_sample.json"
+EXPECTED = ("an AmbigQA light JSON array (id, question, annotations), or question + answers records "
+            "(JSON, JSON lines or Parquet)")
+HUB_IDS = {
+    "sewon/ambig_qa": HubDefaults("light", "validation"),
+    "mehuldamani/ambigQA": HubDefaults(None, "test"),
+}
 
 SYSTEM_PROMPT = (
     "You answer open-domain questions that may be ambiguous: a question can have several valid readings, "
@@ -63,27 +73,86 @@ def question_from_light(record: dict[str, Any], where: str) -> Question:
     )
 
 
+def annotations_from_columns(columns: dict[str, Any]) -> list[dict[str, Any]]:
+    """The light annotations of one row as `datasets` stores them (a dict of lists: {"type": [...],
+    "answer": [[...]], "qaPairs": [{"question": [...], "answer": [[...]]}]}), as a list of dicts."""
+    types = list(columns["type"])
+    answers = list(columns.get("answer") or [[] for _ in types])
+    pairs = list(columns.get("qaPairs") or [{"question": [], "answer": []} for _ in types])
+    if not len(types) == len(answers) == len(pairs):
+        raise KeyError(f"column lengths differ: type {len(types)}, answer {len(answers)}, qaPairs {len(pairs)}")
+    out: list[dict[str, Any]] = []
+    for kind, answer, pair in zip(types, answers, pairs, strict=True):
+        if kind == "singleAnswer":
+            out.append({"type": kind, "answer": list(answer)})
+        else:
+            qa = zip(pair["question"], pair["answer"], strict=True)
+            out.append({"type": kind, "qaPairs": [{"question": q, "answer": list(a)} for q, a in qa]})
+    return out
+
+
+def question_from_flat(record: dict[str, Any], where: str, fallback_id: str) -> Question:
+    """A row of the flat format: a question and its answers (a string, a list of distinct answers, or a
+    list of alias lists). The answers form one annotation, so AmbigQA F1 reads them as one gold set."""
+    key = "answers" if record.get("answers") is not None else "answer"  # `datasets` fills absent columns
+    raw = record.get(key)
+    text = record.get("question") or record.get("problem")
+    if not isinstance(text, str) or raw is None:
+        raise DataFormatError(
+            f"{where}: expected an AmbigQA record: light format ('id', 'question', 'annotations') or flat "
+            f"format ('question' plus 'answers' or 'answer'); got fields {sorted(record)}"
+        )
+    items = [raw] if isinstance(raw, str) else list(raw)
+    groups = [list(a) if isinstance(a, (list, tuple)) else [a] for a in items]
+    if not groups or not all(g and all(isinstance(a, str) for a in g) for g in groups):
+        raise DataFormatError(f"{where}: field {key!r} must be a non-empty string or list of strings, got {raw!r:.80}")
+    merged = merge_groups([groups])
+    qid = str(record["id"]) if record.get("id") is not None else fallback_id
+    return Question(id=qid, task="ambigqa", inputs={"question": text, "annotations": [merged]}, gold=merged)
+
+
+def question_from_record(record: Any, where: str, fallback_id: str) -> Question:
+    """One record in any supported shape: light (list-of-dicts or column-wise annotations) or flat."""
+    if not isinstance(record, dict):
+        raise DataFormatError(f"{where}: expected a JSON object, got {type(record).__name__}")
+    if record.get("annotations") is None:
+        return question_from_flat(record, where, fallback_id)
+    annotations = record["annotations"]
+    if isinstance(annotations, dict):
+        try:
+            record = {**record, "annotations": annotations_from_columns(annotations)}
+        except (KeyError, TypeError, ValueError) as err:
+            raise DataFormatError(f"{where}: column-wise annotations are malformed: {err}") from err
+    return question_from_light(record, where)
+
+
+def questions_from_records(records: list[tuple[str, Any]], prefix: str) -> list[Question]:
+    questions = [question_from_record(r, where, f"{prefix}-{i:05d}") for i, (where, r) in enumerate(records)]
+    seen: dict[str, str] = {}
+    for (where, _), q in zip(records, questions, strict=True):
+        if q.id in seen:
+            raise DataFormatError(f"{where}: id {q.id!r} repeats {seen[q.id]}")
+        seen[q.id] = where
+    return questions
+
+
 @task(
     "ambigqa",
     description="Ambiguous open-domain QA; several readings, one answer each",
-    source="AmbigQA light format (sewon/ambig_qa); bundled sample of 34 questions",
+    source="sewon/ambig_qa (light) or mehuldamani/ambigQA (flat); bundled sample: 34 questions",
 )
 class AmbigQA:
-    def load(self, data_path: Path | None = None) -> list[Question]:
+    def load(self, data_path: DataSource = None) -> list[Question]:
+        """The bundled sample; a local light JSON, a JSON/JSON-lines/Parquet file in the flat Hub format;
+        or a Hub source such as ``hf:sewon/ambig_qa`` or ``hf:mehuldamani/ambigQA``."""
         if data_path is None:
-            source = files("mabench.tasks").joinpath("data/ambigqa_sample.json")
-            name = "bundled ambigqa_sample.json"
-        else:
-            source, name = Path(data_path), str(data_path)
-            if not source.is_file():
-                raise DataFormatError(f"{name}: no such file; expected an AmbigQA light JSON array")
-        try:
-            records = json.loads(source.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise DataFormatError(f"{name}: not valid JSON ({err}); expected an AmbigQA light JSON array") from err
-        if not isinstance(records, list):
-            raise DataFormatError(f"{name}: expected a JSON array of records, got {type(records).__name__}")
-        return [question_from_light(r, f"{name}, record {i}") for i, r in enumerate(records)]
+            return questions_from_records(read_records(bundled(SAMPLE), f"bundled {SAMPLE}", EXPECTED), "sample")
+        if is_hub_spec(data_path):
+            source = parse_hub_spec(data_path, HUB_IDS)
+            rows = load_hub_rows(source)
+            return questions_from_records([(f"{source}, row {i}", r) for i, r in enumerate(rows)], source.repo_id)
+        path = require_file(data_path, EXPECTED)
+        return questions_from_records(read_records(path, str(path), EXPECTED), path.stem)
 
     def messages(self, question: Question, mode: Mode, k: int) -> list[Message]:
         how = multi_instructions(k) if mode == "multi" else single_instructions()

@@ -139,3 +139,8 @@ def test_well_formed_output_round_trips(pairs):
     assert texts(s) == answers
     assert confs(s) == confidences
     assert s.format_ok  # every tag present once; the sum is a separate flag
+
+
+def test_markup_inside_an_unclosed_tag_does_not_end_it():
+    s = parse_answer_set('<code1>def f():\n    return "<b>bold</b>"\n<confidence1>0.5</confidence1>', k=1, tag="code")
+    assert texts(s) == ['def f():\n    return "<b>bold</b>"']

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,12 +28,32 @@ class GenerationRequest(BaseModel):
 
 
 class Backend(Protocol):
+    """Required: `name`, `fingerprint`, `chat_template_hash`, `generate`. Optional attributes, read with getattr:
+    - `preferred_batch_size: int | None`: how many requests the backend wants per `generate` call; the runner
+      then hands over several batches at once. Only for backends whose samples depend on nothing but their own
+      request (per-request seeds), so that records are the same however requests are grouped.
+    - `batch_invariant: bool`: that property (the response cache relies on it to ask for missing requests only).
+    - `stats() -> dict`: counters for the run manifest and summary (cache hits, retries, usage sources, ...).
+    A generation that failed for good has finish_reason "error" and says why in `error`."""
+
     name: str
     fingerprint: str  # identifies the weights: a content hash or a Hub revision
     chat_template_hash: str | None
 
     def generate(self, requests: Sequence[GenerationRequest], sampling: SamplingConfig) -> list[list[Generation]]:
         """Exactly `request.n` generations for each request, in request order."""
+
+
+def sample_seed(seed: int, index: int = 0) -> int:
+    """A well-spread 32-bit seed for sample `index` of a request with seed `seed`. The runner's request seeds are
+    consecutive, and engines seed the i-th of n samples with seed + i, so passing them on unchanged would let
+    sample j of one question reuse the random stream of sample j - 1 of the next one."""
+    return int(hashlib.sha256(f"{seed}/{index}".encode()).hexdigest()[:8], 16)
+
+
+def backend_stats(backend: Backend) -> dict[str, Any]:
+    stats = getattr(backend, "stats", None)
+    return dict(stats()) if callable(stats) else {}
 
 
 class UnknownModelError(ValueError):

@@ -7,6 +7,7 @@ from the command line and handed to whichever backend the model resolves to.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -33,6 +34,8 @@ class BackendOptions(BaseModel):
     gpu_memory_utilization: float = Field(0.9, gt=0, le=1)
     max_model_len: int | None = Field(None, ge=16, description="context length vLLM reserves KV cache for")
     enforce_eager: bool = Field(False, description="vLLM: skip CUDA-graph capture / compilation (faster start)")
+    engine_args: dict[str, Any] = Field(default_factory=dict, description="vLLM: further vllm.LLM keyword "
+                                        "arguments, e.g. {'dtype': 'float16', 'max_num_seqs': 64}")
     # Response cache (applies to every backend but replay)
     cache: bool = True
     cache_path: Path | None = Field(None, description="SQLite file; the runner puts it in the run directory")

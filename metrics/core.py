@@ -1,0 +1,114 @@
+"""The metric sets the runner reports. Adding a metric: write one `@metric` function, list it here."""
+
+from __future__ import annotations
+
+from .ambigqa import ambigqa_f1_metric, ambigqa_f1_multi_metric
+from .calibration_metrics import (
+    auroc_metric,
+    brier_metric,
+    count_calibration_gap,
+    coverage_calibration_gap,
+    coverage_ece,
+    ece_metric,
+    set_brier_metric,
+    set_brier_reward,
+    sum_confidence,
+)
+from .coverage import (
+    hit_at_k,
+    hit_at_top2,
+    n_correct,
+    pass_at_1,
+    pass_at_3,
+    pass_at_set,
+    pass_at_set_top1,
+    pass_at_set_top2,
+    precision,
+    recall,
+    top1_accuracy,
+)
+from .ddx import ddx_ddf1, ddx_ddp, ddx_ddr, ddx_gtpa, ddx_gtpa_at_1, ddx_gtpa_at_3
+from .diversity import (
+    distinct_1,
+    distinct_2,
+    duplicate_rate,
+    semantic_diversity,
+    unique_answers,
+    unique_ratio,
+)
+from .format_metrics import format_rate, n_candidates
+from .registry import Metric
+from .tokens import completion_chars, completion_tokens, prompt_tokens, tokens_per_correct, total_tokens
+
+# The foundation's ten metrics, names and meanings unchanged.
+CORE_METRICS: tuple[Metric, ...] = (
+    format_rate,
+    n_candidates,
+    hit_at_k,
+    top1_accuracy,
+    recall,
+    unique_answers,
+    brier_metric,
+    ece_metric,
+    prompt_tokens,
+    completion_tokens,
+)
+
+# Everything mabench reports for a task x mode; task-specific metrics skip themselves elsewhere.
+DEFAULT_METRICS: tuple[Metric, ...] = (
+    # format
+    format_rate,
+    n_candidates,
+    # coverage
+    hit_at_k,
+    top1_accuracy,
+    hit_at_top2,
+    recall,
+    precision,
+    n_correct,
+    ambigqa_f1_metric,
+    ambigqa_f1_multi_metric,
+    pass_at_set,
+    pass_at_set_top1,
+    pass_at_set_top2,
+    pass_at_1,
+    pass_at_3,
+    # diversity
+    unique_answers,
+    unique_ratio,
+    duplicate_rate,
+    distinct_1,
+    distinct_2,
+    semantic_diversity,
+    # calibration
+    brier_metric,
+    ece_metric,
+    auroc_metric,
+    set_brier_metric,
+    set_brier_reward,
+    sum_confidence,
+    count_calibration_gap,
+    coverage_calibration_gap,
+    coverage_ece,
+    # tokens
+    prompt_tokens,
+    completion_tokens,
+    total_tokens,
+    completion_chars,
+    tokens_per_correct,
+    # task-specific
+    ddx_ddr,
+    ddx_ddp,
+    ddx_ddf1,
+    ddx_gtpa,
+    ddx_gtpa_at_1,
+    ddx_gtpa_at_3,
+)
+
+
+def metric_by_name(name: str, metrics: tuple[Metric, ...] = DEFAULT_METRICS) -> Metric:
+    """Look a metric up by its reported name."""
+    for fn in metrics:
+        if fn.spec.name == name:
+            return fn
+    raise ValueError(f"name: expected one of {[fn.spec.name for fn in metrics]}, got {name!r}")

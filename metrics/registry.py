@@ -1,0 +1,108 @@
+"""A metric is one function over the per-sample table of one task x mode, carrying a frozen spec.
+
+The decorator follows inspect_ai's `@metric` style: `@metric("hit_at_k", "fraction")` on a function
+`SampleTable -> output`. The output says how the headline and its bootstrap are formed:
+
+- `PerQuestion(values)` (or a bare array): one value per question, NaN where undefined; headline = mean.
+- `Pooled(stats, combine)`: additive per-question statistics; headline = combine(column sums). Resampling
+  questions re-weights the rows, so a pooled Brier/ECE/AUROC is bootstrapped over question ids too.
+- `Skipped(reason)` (or None): not applicable to these records; the reason is recorded.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Union
+
+import numpy as np
+import scipy.sparse as sp
+
+from mabench.types import SampleRecord
+
+from .table import SampleTable
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str
+    unit: str  # "fraction", "count", "tokens", "score", ...
+    higher_is_better: bool | None
+    per_question: bool  # True: one value per question and the headline is their mean; False: pooled
+    description: str
+    group: str = "other"  # coverage, diversity, calibration, tokens, format, task
+
+
+@dataclass(frozen=True)
+class PerQuestion:
+    values: np.ndarray  # (Q,) float, NaN where the metric is undefined for that question
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Pooled:
+    stats: np.ndarray | sp.csr_matrix  # (Q, s): per-question additive statistics
+    combine: Callable[[np.ndarray], np.ndarray]  # (..., s) column sums -> (...) metric values
+    n_items: int  # how many pooled items (e.g. candidates) the value rests on
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    reason: str
+
+
+MetricOutput = Union[PerQuestion, Pooled, Skipped, np.ndarray, None]  # noqa: UP007 (runtime alias)
+
+
+class Metric(Protocol):
+    spec: MetricSpec
+
+    def __call__(self, data: SampleTable | Sequence[SampleRecord]) -> MetricOutput: ...
+
+
+def metric(
+    name: str,
+    unit: str,
+    *,
+    higher_is_better: bool | None = True,
+    per_question: bool = True,
+    group: str = "other",
+) -> Callable[[Callable[[SampleTable], MetricOutput]], Metric]:
+    """Attach a `MetricSpec` to a function of the `SampleTable`. The docstring's first paragraph becomes its
+    description. The wrapped function also accepts a sequence of `SampleRecord` and builds the table."""
+
+    def wrap(fn: Callable[[SampleTable], MetricOutput]) -> Metric:
+        first_paragraph = (fn.__doc__ or "").strip().split("\n\n")[0]
+        description = " ".join(first_paragraph.split()) or name
+        spec = MetricSpec(name, unit, higher_is_better, per_question, description, group)
+
+        @functools.wraps(fn)
+        def run(data: SampleTable | Sequence[SampleRecord]) -> MetricOutput:
+            return fn(as_table(data))
+
+        run.spec = spec  # type: ignore[attr-defined]
+        return run  # type: ignore[return-value]
+
+    return wrap
+
+
+def as_table(data: SampleTable | Sequence[SampleRecord]) -> SampleTable:
+    return data if isinstance(data, SampleTable) else SampleTable.from_records(data)
+
+
+def ratio(
+    numerator: np.ndarray, denominator: np.ndarray, *, n_items: int, extra: Mapping[str, Any] | None = None
+) -> Pooled:
+    """Pooled sum(numerator) / sum(denominator) over questions (NaN when the denominator sums to 0)."""
+    stats = np.column_stack([numerator, denominator]).astype(float)
+    return Pooled(stats, ratio_combine, n_items, dict(extra or {}))
+
+
+def ratio_combine(sums: np.ndarray) -> np.ndarray:
+    """Column 0 over column 1 of (..., 2) sums; NaN where the denominator is 0."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(
+            sums[..., 1] > 0, sums[..., 0] / np.where(sums[..., 1] > 0, sums[..., 1], 1.0), np.nan
+        )

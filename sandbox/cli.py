@@ -1,0 +1,51 @@
+"""`mabench sandbox ...` commands (mounted by the main CLI)."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+
+from .config import BACKENDS, SandboxConfig
+from .describe import describe_isolation
+from .isolation import SandboxUnavailable
+
+app = typer.Typer(help="The code-execution sandbox.", no_args_is_help=True)
+
+
+@app.callback()
+def _group() -> None:
+    """The code-execution sandbox."""
+
+
+@app.command()
+def check(
+    backend: str = typer.Option("auto", help=f"One of: {', '.join(BACKENDS)}."),
+    as_json: bool = typer.Option(False, "--json", help="Print the record as JSON."),
+    python: str | None = typer.Option(None, help="Interpreter to run programs with."),
+) -> None:
+    """Print which isolation is active on this machine, and why."""
+    console = Console()
+    try:
+        config = SandboxConfig(backend=backend, python=python)  # type: ignore[arg-type]
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    try:
+        isolation = describe_isolation(config)
+    except SandboxUnavailable as error:
+        console.print(f"[bold red]No sandbox available:[/] {error}")
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(isolation.to_dict(), indent=2))
+        return
+    style = "bold yellow" if isolation.fallback or isolation.backend == "subprocess" else "bold green"
+    console.print(f"Active isolation: [{style}]{isolation.backend}[/]" + (" (fallback)" if isolation.fallback else ""))
+    console.print(f"Why: {isolation.reason}")
+    console.print(f"Programs run as: {isolation.program_user}; interpreter {isolation.python}")
+    for layer in isolation.layers:
+        console.print(f"  • {layer}")
+    for name, why in isolation.rejected:
+        console.print(f"[yellow]Not used[/] {name}: {why}")
+    for warning in isolation.warnings:
+        console.print(f"[bold yellow]Warning:[/] {warning}")

