@@ -3,7 +3,7 @@
 # CUDA drivers and no internet. Run from the repository root:
 #
 #   bash benchmarks/gpu_check.sh --fetch-wheels   # HERE, with internet: missing pure-Python deps into .whl/
-#   bash benchmarks/gpu_check.sh                  # THERE: everything below, outputs under $OUT (default ./gpu-out)
+#   bash benchmarks/gpu_check.sh                  # THERE: everything below, outputs under $OUT (default /tmp/mabench-gpu-out)
 #
 # There it (1) installs wheels carried in .whl/ into /tmp/site, and mabench itself (editable, offline), (2) runs
 # tests/backends (the vLLM tests need vllm importable; without it they skip and the log says so), (3) runs the
@@ -27,7 +27,7 @@ if [[ "${1:-}" == "--fetch-wheels" ]]; then
   exit 0
 fi
 
-OUT=${OUT:-$PWD/gpu-out}
+OUT=${OUT:-/tmp/mabench-gpu-out}
 mkdir -p "$OUT"
 exec > >(tee "$OUT/gpu_check.log") 2>&1
 started=$(date +%s)

@@ -12,7 +12,7 @@
 #              same architecture with random weights and says so (steps/s are comparable; completions then
 #              always run to the length limit).
 #   STEPS      optimizer steps (default 4).
-# Wheels for what the box lacks (trl, datasets, pydantic, ...) go in .whl/ (see benchmarks/RESULTS-train.md);
+# Wheels for what the box lacks (trl, datasets, pydantic, ...) go in .whl/ (see benchmarks/RESULTS.md);
 # they are installed into /tmp/site. Outputs: $OUT/{gpu_train_check.log, summary.json, train_log.jsonl,
 # mabench_train.json, grpo_config.json, train-gpu-check.yaml}.
 set -uo pipefail

@@ -8,7 +8,7 @@ phrasing, and the script prints and saves hit@K, unique-answer rate, format rate
 
     python benchmarks/learning_check.py --out /tmp/learning-check        # about 15 minutes on 2 idle cores
 
-Results are recorded in benchmarks/RESULTS-train.md.
+Results are recorded in benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SUBPACKAGES = ("mabench.tasks", "mabench.metrics", "mabench.sandbox", "mabench.leaderboards", "mabench.backends")
+SUBPACKAGES = ("mabench.tasks", "mabench.metrics", "mabench.sandbox", "mabench.leaderboards", "mabench.backends",
+               "mabench.train", "mabench.cli")
 
 
 def test_wheel_installs_and_imports_every_subpackage_with_task_entry_points(tmp_path):

@@ -3,7 +3,7 @@
 - Requests are plain `POST {base_url}/chat/completions` over aiohttp, asynchronous. (The official `openai` SDK
   was the first transport; it spends about 2.3 ms of CPU per request against 0.45 ms for aiohttp, which caps
   one process near 430 requests/s, below the 625/s that 64 concurrent 100 ms requests need. See
-  benchmarks/RESULTS-backends.md.)
+  benchmarks/RESULTS.md.)
 - The API key is read from the environment variable named by `BackendOptions.api_key_env` (OPENAI_API_KEY);
   local servers that need none get the placeholder "EMPTY".
 - Best-of-k asks for `n=k` in one request. A server that answers with fewer choices (or rejects `n` with a

@@ -88,14 +88,17 @@ def train(config: TrainConfig, out: Path, *, task: Any | None = None) -> TrainRe
     dataset = build_dataset(task, questions, spec, config.k)
     reward_funcs, _ = build_reward_funcs(task, spec, config.k, config.reward_weights, config.accuracy)
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / TRAIN_LOG).unlink(missing_ok=True)
-    args = build_grpo_config(config, out)
     base = resolve_base_model(config.model)
-    tokenizer = AutoTokenizer.from_pretrained(base, padding_side="left", truncation_side="left")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(base, padding_side="left", truncation_side="left")
+    except OSError as err:
+        raise TrainConfigError(f"could not load model {config.model!r}: {err}") from err
     if tokenizer.chat_template is None:
         raise TrainConfigError(f"model {config.model!r} has no chat template; mabench trains chat models only")
+    out = Path(out)
+    args = build_grpo_config(config, out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / TRAIN_LOG).unlink(missing_ok=True)
 
     trainer = GRPOTrainer(
         model=base, reward_funcs=reward_funcs, args=args, train_dataset=dataset, processing_class=tokenizer,

@@ -87,3 +87,10 @@ def test_the_command_rejects_an_unknown_method_and_lists_the_valid_ones(tmp_path
 def test_the_command_rejects_an_unknown_task(tmp_path):
     result = CliRunner().invoke(app, ["train", "--task", "nope", "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and "unknown task 'nope'" in result.output
+
+
+def test_the_command_rejects_a_model_it_cannot_load(tmp_path):
+    result = CliRunner().invoke(app, ["train", "--model", str(tmp_path / "missing"), "--config",
+                                      str(CONFIGS / "train-cpu.yaml"), "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "could not load model" in result.output
+    assert not (tmp_path / "x").exists()
