@@ -41,7 +41,8 @@ def git_sha() -> str | None:
 
 def training_record(model: str) -> dict[str, Any] | None:
     """What `mabench train` left beside a checkpoint it wrote (method, base model, config), if anything."""
-    path = Path(model.removeprefix("hf:")) / TRAINING_RECORD
+    kind, _, rest = model.partition(":")
+    path = Path(rest if kind in ("hf", "vllm") and rest else model) / TRAINING_RECORD
     return json.loads(path.read_text()) if path.is_file() else None
 
 
