@@ -17,11 +17,16 @@ _FORMAT_TAGS = r"(?:answer|confidence|code|analysis)"
 _NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*(%?)")
 
 
-def multi_instructions(k: int, tag: str = "answer", confidence: bool = True) -> str:
-    pairs = "".join(
+def tag_skeleton(k: int, tag: str = "answer", confidence: bool = True) -> str:
+    """The empty numbered tags a multi prompt shows: <tag1>...</tag1><confidence1>...</confidence1>..."""
+    return "".join(
         f"<{tag}{i}>...</{tag}{i}>" + (f"<confidence{i}>...</confidence{i}>" if confidence else "")
         for i in range(1, k + 1)
     )
+
+
+def multi_instructions(k: int, tag: str = "answer", confidence: bool = True) -> str:
+    pairs = tag_skeleton(k, tag, confidence)
     conf = (
         " After each answer give your confidence that it is correct, a number between 0 and 1;"
         " the confidences must sum to at most 1."

@@ -12,6 +12,7 @@ from mabench.metrics import compute_metrics, equal_budget, paired_compare
 from .types import SampleRecord
 
 PAIRED_METRICS = ("hit_at_k", "top1_accuracy", "recall", "unique_answers", "completion_tokens")
+BINARY_METRICS = ("hit_at_k", "top1_accuracy")  # 0/1 per question: exact McNemar; the rest: permutation test
 
 
 def _by_task_mode(records: Sequence[SampleRecord]) -> dict[tuple[str, str], list[SampleRecord]]:
@@ -44,7 +45,6 @@ def compare_modes(records: Sequence[SampleRecord], metrics: dict[str, dict[str, 
         for name in PAIRED_METRICS:
             a, b = modes["multi"].get(name, {}), modes["bok"].get(name, {})
             if a.get("per_question") and b.get("per_question"):
-                paired[name] = paired_compare(a["per_question"], b["per_question"], binary=a.get("unit") == "fraction"
-                                              and name in ("hit_at_k", "top1_accuracy"))
+                paired[name] = paired_compare(a["per_question"], b["per_question"], binary=name in BINARY_METRICS)
         out[task] = {"paired": paired, "equal_budget": equal_budget(groups[(task, "bok")], groups[(task, "multi")])}
     return out

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mabench.answer_format import parse_answer_set
+from mabench.answer_format import parse_answer_set, tag_skeleton
 from mabench.types import AnswerSet, Candidate, Judgement, Mode
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def code_instructions(k: int | None) -> str:
             "all the tests, a number between 0 and 1, as <confidence>...</confidence>. Put only code inside "
             "the code tag: no tests, no explanation. You may think first inside <think>...</think>."
         )
-    pairs = "".join(f"<code{i}>...</code{i}><confidence{i}>...</confidence{i}>" for i in range(1, k + 1))
+    pairs = tag_skeleton(k, TAG)
     return (
         f"Write EXACTLY {k} DISTINCT complete Python programs (different approaches), the most likely correct "
         "first. After each program give your confidence that it passes all the tests, a number between 0 "

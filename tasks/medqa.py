@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mabench.answer_format import parse_answer_set, single_instructions
+from mabench.answer_format import parse_answer_set, single_instructions, tag_skeleton
 from mabench.text import normalize_answer
 from mabench.types import AnswerSet, Judgement, Message, Mode, Question
 
@@ -111,7 +111,7 @@ def _option_by_text(text: str, options: dict[str, str]) -> str | None:
 
 
 def multi_option_instructions(k: int) -> str:
-    pairs = "".join(f"<answer{i}>...</answer{i}><confidence{i}>...</confidence{i}>" for i in range(1, k + 1))
+    pairs = tag_skeleton(k)
     return (
         f"Give up to {k} DISTINCT options, most likely first, each as its letter only (for example C). After "
         "each option give your confidence that it is the correct one, a number between 0 and 1; the "
