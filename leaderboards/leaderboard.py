@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import csv
 import io
-import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mabench.types import MODES
+from mabench.metrics.core import HEADLINE_METRICS  # the metrics with CI columns: their specs say headline
 
 from .rundir import RunDir, RunDirError
 
-SCHEMA_VERSION = 1
-HEADLINE_METRICS = ("hit_at_k", "top1_accuracy", "recall", "unique_answers", "brier", "ece")
+SCHEMA_VERSION = 3  # 2: lm_eval_* columns appended; 3: train_overlap appended, `model` names each mode's model
 _CI = "95% bootstrap CI over questions, {} bound (empty when undefined)"
 
 
@@ -34,8 +33,10 @@ class LeaderboardRow(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    model: str = Field(description="the run's --model value (path, Hub id or 'default')")
-    model_fingerprint: str | None = Field(None, description="hash of the weights (manifest model_fingerprint)")
+    model: str = Field(description="the model that generated this mode: the run's --model value (path, Hub id or "
+                                   "'default'), or its --bok-model for a bok row of a paired run")
+    model_fingerprint: str | None = Field(None, description="hash of that model's identity, weights included "
+                                                            "(manifest mode_models, else model_fingerprint)")
     task: str = Field(description="task name")
     mode: str = Field(description="multi (K answers in one generation) or bok (k samples)")
     k: int | None = Field(None, description="K candidates (multi) or k samples (bok)")
@@ -68,68 +69,64 @@ class LeaderboardRow(BaseModel):
     config_hash: str = Field(description="hash of the evaluation settings for this task (config minus model, "
                                          "task and mode lists): equal hashes were evaluated the same way")
     created: str | None = Field(None, description="the manifest's created timestamp (UTC, ISO 8601)")
+    # Appended in schema version 2: `lm-eval:NAME` tasks (mode lm-eval) report lm-eval's metrics, not the above.
+    lm_eval_metric: str | None = Field(None, description="lm-eval tasks: the task's first metric (name/filter), "
+                                                         "as lm-eval lists it; every metric is in metrics.json")
+    lm_eval_value: float | None = Field(None, description="lm-eval tasks: the value of lm_eval_metric")
+    lm_eval_ci_low: float | None = Field(None, description="lm-eval tasks: 95% CI of lm_eval_metric, lower bound "
+                                                           "(normal, from lm-eval's standard error)")
+    lm_eval_ci_high: float | None = Field(None, description="lm-eval tasks: 95% CI of lm_eval_metric, upper bound")
+    # Appended in schema version 3: contamination (mabench.contamination).
+    train_overlap: int | None = Field(None, description="scored questions this row's model was trained on (its "
+                                                        "mabench_train.json); 0 after --exclude-train-overlap, "
+                                                        "empty when the model lists no training questions")
 
 
 COLUMNS: tuple[str, ...] = tuple(LeaderboardRow.model_fields)
 IDENTITY_COLUMNS = ("model", "task", "mode", "run_id", "config_hash")
-_MODE_ORDER = {mode: i for i, mode in enumerate(MODES)}
 
 
 def rows_for(run: RunDir) -> list[LeaderboardRow]:
-    return [_row(run, task, mode) for task, mode in run.cells]
+    return leaderboard_rows([run])
 
 
 def leaderboard_rows(runs: Sequence[RunDir]) -> list[LeaderboardRow]:
-    """All rows of all runs, by task, mode (multi, bok), then hit_at_k (best first; missing last), model and run id."""
-    rows = [row for run in runs for row in rows_for(run)]
-    return sorted(rows, key=lambda r: (r.task, _MODE_ORDER.get(r.mode, len(MODES)), r.mode,
-                                       -(r.hit_at_k if r.hit_at_k is not None else -math.inf), r.model, r.run_id))
+    """All rows of all runs, by task, mode (multi, bok, lm-eval), then hit_at_k (best first; missing last), model
+    and run id: the rows of `mabench.results.leaderboard_frame`, the one place the leaderboard is computed."""
+    from mabench.results import frame_records, leaderboard_frame
 
-
-def _row(run: RunDir, task: str, mode: str) -> LeaderboardRow:
-    entries = run.entries(task, mode)
-    errors = entries.get("errors", {})
-    n_questions = errors.get("n")
-    if n_questions is None:
-        n_questions = max((e.get("n") or 0 for e in entries.values() if isinstance(e, dict)), default=0)
-    values: dict[str, Any] = {"format_rate": _value(entries, "format_rate")}
-    for name in HEADLINE_METRICS:
-        entry = entries.get(name, {})
-        values[name], values[f"{name}_ci_low"], values[f"{name}_ci_high"] = (
-            _number(entry.get("value")), _number(entry.get("ci_low")), _number(entry.get("ci_high")))
-    prompt, completion = _value(entries, "prompt_tokens"), _value(entries, "completion_tokens")
-    totals = [_total(entries.get(name, {})) for name in ("prompt_tokens", "completion_tokens")]
-    return LeaderboardRow(
-        model=run.model, model_fingerprint=run.model_fingerprint, task=task, mode=mode, k=run.config.get("k"),
-        n_questions=int(n_questions), n_errors=int(errors.get("value") or 0), **values,
-        prompt_tokens=prompt, completion_tokens=completion,
-        tokens_total=None if None in totals else sum(totals),  # type: ignore[arg-type]
-        status=run.status, run_id=run.run_id, config_hash=run.config_hash(task), created=run.manifest.get("created"),
-    )
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
-
-
-def _value(entries: dict[str, Any], name: str) -> float | None:
-    return _number(entries.get(name, {}).get("value"))
-
-
-def _total(entry: dict[str, Any]) -> float | None:
-    if _number(entry.get("total")) is not None:
-        return float(entry["total"])
-    value, n = _number(entry.get("value")), entry.get("n")
-    return value * n if value is not None and isinstance(n, int) else None
+    return [LeaderboardRow.model_validate(row) for row in frame_records(leaderboard_frame(list(runs)))]
 
 
 def to_csv(rows: Sequence[LeaderboardRow]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    # RFC 4180 line ends: the writer then quotes every cell holding a CR or LF. With "\n" alone a bare CR in a
+    # model name went out unquoted, and readers split the row there, starting a new line with what followed.
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for row in rows:
-        writer.writerow(_csv_cell(getattr(row, c)) for c in COLUMNS)
+        writer.writerow(neutralise(_csv_cell(getattr(row, c))) for c in COLUMNS)
     return out.getvalue()
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...), +cmd|..., @SUM(...),
+# and tab / carriage return before them). Model names and paths come from whoever named the checkpoint.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def neutralise(cell: str) -> str:
+    """`cell` with a leading apostrophe when a spreadsheet would run it as a formula, so that it shows as text.
+    Numbers (-0.25, +3, 1e-05) are left alone: they are not formulas, and they must stay numbers. A cell that
+    already starts with an apostrophe gets another, so that `restore` is exact."""
+    if cell.startswith("'") or (cell.startswith(FORMULA_START) and not _NUMBER.fullmatch(cell)):
+        return "'" + cell
+    return cell
+
+
+def restore(cell: str) -> str:
+    """The original text of a cell written by `neutralise`."""
+    return cell[1:] if cell.startswith("'") else cell
 
 
 def _csv_cell(value: Any) -> str:
@@ -155,7 +152,7 @@ def read_csv(path: Path) -> list[LeaderboardRow]:
                               f"header `mabench leaderboard` writes ({', '.join(COLUMNS[:6])}, ...)")
         rows = []
         for line, raw in enumerate(reader, start=2):
-            cells = {k: (v if v != "" else None) for k, v in raw.items() if k in COLUMNS}
+            cells = {k: (restore(v) if v != "" else None) for k, v in raw.items() if k in COLUMNS}
             try:
                 rows.append(LeaderboardRow.model_validate(cells))
             except ValidationError as err:
@@ -184,7 +181,8 @@ MARKDOWN_HEADER = ("model", "task", "mode", "k", "n", "format", *(f"{m} [95% CI]
 def markdown_cells(row: LeaderboardRow) -> list[str]:
     """The cells of a row for reading (Markdown and HTML tables): values with their CI in one cell."""
     return [row.model, row.task, row.mode, "" if row.k is None else str(row.k),
-            f"{row.n_questions}" + (f" ({row.n_errors} failed)" if row.n_errors else ""), _fmt(row.format_rate),
+            f"{row.n_questions}" + (f" ({row.n_errors} failed)" if row.n_errors else "")
+            + (f" ({row.train_overlap} trained on)" if row.train_overlap else ""), _fmt(row.format_rate),
             *(with_ci(row, m) for m in HEADLINE_METRICS), _fmt(row.completion_tokens, 1), row.status, row.run_id,
             row.config_hash]
 

@@ -69,7 +69,7 @@ def budget_png(series: Sequence[BudgetSeries], title: str) -> bytes:
         for k, x, y in zip(bok["k"], bok["tokens"], bok["hit_at_k"], strict=True):
             ax.annotate(f"k={k}", (x, y), textcoords="offset points", xytext=(3, -9), fontsize=6, color=s.color)
         ax.plot([multi["tokens"]], [multi["hit_at_k"]], "*", color=s.color, markersize=15, markeredgecolor="black",
-                label=f"{s.label}: multi hit@K (K={multi['n_candidates']:.1f})")
+                label=f"{s.label}: multi hit@K ({multi['n_candidates']:.1f} answers parsed per question)")
         at = r["bok_at_multi_cost"]
         if at.get("hit_at_k") is not None:
             ax.plot([multi["tokens"]] * 2, [at["hit_at_k"], multi["hit_at_k"]], ":", color=s.color, linewidth=1)

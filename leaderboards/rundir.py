@@ -1,30 +1,31 @@
 """Load and validate run directories for reading: manifest.json, samples.jsonl and metrics.json.
 
-Reading never changes a run directory (unlike `RunStore.load_records`, which cuts off a half-written last line
-so that a resumed run can redo it). A run still in progress (manifest status "running") is refused unless the
-caller asks for it; it is then marked as running and its metrics are computed from the records written so far
-(all default metrics but semantic_diversity, which would load an embedding model).
+Everything is read through `mabench.store.RunReader`, the one reader of run directories, which never changes
+them (only the runner's writer cuts off a half-written last line, so that a resumed run can redo it). A run
+still in progress (manifest status "running") is refused unless the caller asks for it; it is then marked as
+running and its metrics are computed from the records written so far (all default metrics but
+semantic_diversity, which would load an embedding model).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
-
+from mabench.lmeval import LMEVAL_MODE, modes_of
+from mabench.store import RunReader, RunStoreError
 from mabench.types import MODES, SampleRecord
 
 MANIFEST, SAMPLES, METRICS = "manifest.json", "samples.jsonl", "metrics.json"
 EXPECTED = f"a run directory written by `mabench run` ({MANIFEST}, {SAMPLES}, {METRICS})"
 STATUSES = ("running", "complete")
 # Config fields that say what was evaluated rather than how: left out of the per-row config hash.
-_IDENTITY_FIELDS = ("model", "tasks", "modes", "data_path")
+_IDENTITY_FIELDS = ("model", "bok_model", "tasks", "modes", "data_path")
 _LOADS_A_MODEL = ("semantic_diversity",)
 
 Metrics = dict[str, dict[str, dict[str, Any]]]  # task -> mode -> metric name -> entry
@@ -63,8 +64,8 @@ class RunDir:
 
     @property
     def cells(self) -> list[tuple[str, str]]:
-        """The (task, mode) pairs this run has results for, tasks sorted, modes in MODES order."""
-        return [(t, m) for t in sorted(self.metrics) for m in MODES if m in self.metrics[t]]
+        """The (task, mode) pairs this run has results for, tasks sorted, modes in MODES order (then lm-eval)."""
+        return [(t, m) for t in sorted(self.metrics) for m in (*MODES, LMEVAL_MODE) if m in self.metrics[t]]
 
     @property
     def tasks(self) -> list[str]:
@@ -81,7 +82,7 @@ class RunDir:
 
     @cached_property
     def _records(self) -> dict[tuple[str, str], list[SampleRecord]]:
-        return latest_records(self.path / SAMPLES)
+        return latest_records(self.path)
 
     def records(self, task: str, mode: str) -> list[SampleRecord]:
         """The latest record of each question of one task x mode, sorted by question id, without those whose
@@ -101,31 +102,14 @@ def config_differences(a: dict[str, Any], b: dict[str, Any], name_a: str, name_b
     return [f"{k} {a.get(k)!r} ({name_a}) vs {b.get(k)!r} ({name_b})" for k in keys if a.get(k) != b.get(k)]
 
 
-def read_records(path: Path) -> list[SampleRecord]:
-    """Every whole line of a samples.jsonl, in order. An unterminated last line (a write in progress, or a
-    killed run) is skipped, never cut off; a corrupt line elsewhere is an error naming file and line."""
-    if not path.is_file():
-        raise RunDirError(f"{path}: missing; expected {EXPECTED}")
-    lines = path.read_bytes().split(b"\n")
-    records = []
-    for number, line in enumerate(lines[:-1], start=1):  # lines[-1] is b"" or an unterminated write
-        if not line.strip():
-            continue
-        try:
-            records.append(SampleRecord.model_validate_json(line))
-        except (ValueError, ValidationError) as err:
-            if number == len(lines) - 1:  # the last whole line of a run killed mid-write
-                continue
-            raise RunDirError(f"{path}:{number}: not a sample record ({_first_line(err)})") from None
-    return records
-
-
-def latest_records(path: Path) -> dict[tuple[str, str], list[SampleRecord]]:
+def latest_records(run_dir: Path) -> dict[tuple[str, str], list[SampleRecord]]:
     """{(task, mode): records sorted by question id}, keeping the last record of a question logged twice
-    (a failed attempt, then its retry)."""
-    latest: dict[tuple[str, str, str], SampleRecord] = {}
-    for record in read_records(path):
-        latest[(record.task, record.mode, record.question_id)] = record
+    (a failed attempt, then its retry). An unterminated last line (a write in progress, or a killed run) is
+    skipped, never cut off; a corrupt line elsewhere is an error naming file and line."""
+    reader = RunReader(run_dir)
+    if not reader.samples.is_file():
+        raise RunDirError(f"{reader.samples}: missing; expected {EXPECTED}")
+    latest = _reading(reader.latest)
     grouped: dict[tuple[str, str], list[SampleRecord]] = {}
     for (task, mode, _), record in sorted(latest.items()):
         grouped.setdefault((task, mode), []).append(record)
@@ -143,7 +127,7 @@ def load_run(path: Path, *, include_running: bool = False) -> RunDir:
     if not manifest_path.is_file():
         what = "empty directory" if not any(path.iterdir()) else f"no {MANIFEST}"
         raise RunDirError(f"{path}: {what}; expected {EXPECTED}")
-    manifest = _read_json(manifest_path)
+    manifest = _read_json(RunReader(path).read_manifest, manifest_path)
     config = manifest.get("config")
     missing = [key for key in ("run_id", "status", "config") if key not in manifest]
     if missing or not isinstance(config, dict):
@@ -236,9 +220,10 @@ def _complete_metrics(path: Path, config: dict[str, Any]) -> Metrics:
                           f"missing; expected {EXPECTED} (rerun the same `mabench run` command to rebuild it)")
     if not (path / SAMPLES).is_file():
         raise RunDirError(f"{path}: partial run directory: {SAMPLES} is missing; expected {EXPECTED}")
-    metrics = _read_json(metrics_path)
+    metrics = _read_json(RunReader(path).read_metrics, metrics_path)
     _check_layout(metrics, metrics_path)
-    missing = [f"{t}/{m}" for t in config["tasks"] for m in config["modes"] if m not in metrics.get(t, {})]
+    missing = [f"{t}/{m}" for t in config["tasks"] for m in modes_of(t, config["modes"])
+               if m not in metrics.get(t, {})]
     if missing:
         raise RunDirError(f"{metrics_path}: partial: no results for {', '.join(missing)}, which the manifest "
                           "lists; expected every task x mode of the run's config")
@@ -248,23 +233,16 @@ def _complete_metrics(path: Path, config: dict[str, Any]) -> Metrics:
 def _live_metrics(path: Path, manifest: dict[str, Any]) -> Metrics:
     """Metrics of the records written so far, laid out as the runner's metrics.json: every default metric
     except those that load a model (semantic_diversity), so that a look at a running run stays quick."""
-    from mabench.metrics import DEFAULT_METRICS, compute_metrics
+    from mabench.metrics import DEFAULT_METRICS, run_metrics
 
     config = manifest["config"]
-    grouped = latest_records(path / SAMPLES) if (path / SAMPLES).is_file() else {}
+    grouped = latest_records(path) if (path / SAMPLES).is_file() else {}
     wanted = {(t, m): grouped[(t, m)] for t in config["tasks"] for m in config["modes"] if grouped.get((t, m))}
     if not wanted:
         raise RunDirError(f"{path}: run {manifest['run_id']} is in progress and has no complete record yet; "
                           f"expected at least one record in {SAMPLES}")
     metrics = tuple(m for m in DEFAULT_METRICS if m.spec.name not in _LOADS_A_MODEL)
-    out: Metrics = {}
-    for (task, mode), group in wanted.items():
-        ok = [r for r in group if r.error is None]
-        entries = compute_metrics(ok, metrics) if ok else {}
-        entries["errors"] = {"value": float(len(group) - len(ok)), "unit": "count", "n": len(group),
-                             "stderr": None, "higher_is_better": False}  # as mabench.metrics_table.aggregate
-        out.setdefault(task, {})[mode] = entries
-    return out
+    return run_metrics([r for group in wanted.values() for r in group], metrics)
 
 
 def _check_layout(metrics: Any, path: Path) -> None:
@@ -276,15 +254,19 @@ def _check_layout(metrics: Any, path: Path) -> None:
         raise RunDirError(f"{path}: expected {{task: {{mode: {{metric: entry}}}}}}")
 
 
-def _read_json(path: Path) -> Any:
+_T = TypeVar("_T")
+
+
+def _reading(read: Callable[[], _T]) -> _T:
+    """Call one of RunReader's methods; what it cannot read is bad input here (exit 2), named as it says."""
     try:
-        value = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise RunDirError(f"{path}: not valid JSON ({err}); expected the file `mabench run` writes") from None
-    if not isinstance(value, dict):
-        raise RunDirError(f"{path}: expected a JSON object, got {type(value).__name__}")
+        return read()
+    except RunStoreError as err:
+        raise RunDirError(str(err)) from None
+
+
+def _read_json(read: Callable[[], dict[str, Any] | None], path: Path) -> dict[str, Any]:
+    value = _reading(read)
+    if value is None:  # removed since it was listed
+        raise RunDirError(f"{path}: missing; expected {EXPECTED}")
     return value
-
-
-def _first_line(err: Exception) -> str:
-    return str(err).splitlines()[0] if str(err) else type(err).__name__

@@ -8,6 +8,7 @@ optional ``<confidence>``. Code tasks use another answer tag (``<code1>`` …) t
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from .types import AnswerSet, Candidate
 
@@ -15,6 +16,22 @@ from .types import AnswerSet, Candidate
 # "<b>" inside a program or an HTML string.
 _FORMAT_TAGS = r"(?:answer|confidence|code|analysis)"
 _NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*(%?)")
+
+
+def answer_key(text: str) -> str:
+    """What makes two candidates the same answer for duplicate detection: equal after stripping surrounding
+    whitespace and lowercasing. Used for the `duplicate_answers` flag (multi sets and bok samples alike, code
+    included) and by training's distinctness rewards, so that evaluation and training count the same duplicates.
+    Deliberately lighter than SQuAD normalisation (`mabench.text.normalize_answer`), which belongs to judging and
+    to the diversity metrics: "The Beatles" and "Beatles" are different strings a model chose to write twice,
+    but the same answer to a judge."""
+    return text.strip().lower()
+
+
+def has_duplicate_answers(texts: Iterable[str]) -> bool:
+    """Two of `texts` share an `answer_key`."""
+    keys = [answer_key(t) for t in texts]
+    return len(set(keys)) < len(keys)
 
 
 def tag_skeleton(k: int, tag: str = "answer", confidence: bool = True) -> str:
@@ -181,8 +198,7 @@ def _parse(text: str, k: int | None, tag: str, require_confidence: bool) -> Answ
         ok = False
     if require_confidence and (missing or percent or out_of_range):
         ok = False
-    keys = [c.text.strip().lower() for c in candidates]
-    duplicates = len(set(keys)) < len(keys)
+    duplicates = has_duplicate_answers(c.text for c in candidates)
     total = sum(c.confidence or 0.0 for c in candidates)
     return AnswerSet(
         candidates=candidates,

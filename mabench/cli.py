@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import logging
 from pathlib import Path
@@ -11,15 +12,24 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
 
-from .backends import BackendOptions, UnknownModelError, load_backend, resolve_model
+from .backends import (
+    DEFAULT_MODEL,
+    BackendOptions,
+    UnknownModelError,
+    bundled,
+    load_backend,
+    model_identity,
+    resolve_model,
+)
+from .cli_errors import fail
 from .config import RunConfig
+from .lmeval import is_lmeval_task
+from .prompts import TaskPrompts
 from .store import RunStoreError
 from .types import MODES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Evaluate multi-answer LMs against best-of-k.")
-USAGE_ERROR = 2
 
 
 def _split(value: str) -> list[str]:
@@ -56,8 +66,7 @@ def _no_run_in(run_dir: Path) -> bool:
 
 
 def _fail(console: Console, message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/bold red] {message}", highlight=False)
-    return typer.Exit(USAGE_ERROR)
+    return fail(message, console)
 
 
 @app.command()
@@ -65,6 +74,9 @@ def run(
     model: Annotated[str, typer.Option(
         help="'default', a model directory (vLLM if installed, else transformers), a Hub id, hf:<path>, "
              "vllm:<path>, openai:<served name> (with --base-url), or replay:<run dir or .jsonl>")] = "default",
+    bok_model: Annotated[str | None, typer.Option(
+        help="a second model, in the forms --model takes, that generates bok mode (a single-answer checkpoint "
+             "paired with the multi-answer --model); default: --model generates both modes")] = None,
     tasks: Annotated[str, typer.Option(help="comma-separated task names (see `mabench tasks`)")] = "ambigqa",
     mode: Annotated[str, typer.Option(help="comma-separated modes: multi, bok")] = "multi,bok",
     k: Annotated[int, typer.Option(help="K candidates in multi mode; k samples in bok mode")] = 3,
@@ -76,7 +88,17 @@ def run(
     temperature: Annotated[float, typer.Option()] = 0.7,
     max_new_tokens: Annotated[int, typer.Option()] = 256,
     batch_size: Annotated[int, typer.Option(help="questions per backend call")] = 8,
+    prompt: Annotated[str | None, typer.Option(help="replace the tasks' own prompts: 'paper' (the authors' prompt "
+                                                    "for each task and mode) or one of their prompt names")] = None,
+    eval_profile: Annotated[str, typer.Option(help="'paper' also writes the authors' evaluation metrics (paper_*) "
+                                                   "to metrics.json; see docs/paper-profile.md")] = "mabench",
     out: Annotated[Path, typer.Option(help="directory that holds run directories")] = Path("runs"),
+    sandbox: Annotated[str, typer.Option(help="isolation for code tasks: auto (bubblewrap, else unshare; "
+                                              "never anything weaker), bwrap, unshare, docker, or subprocess "
+                                              "(NO isolation: only if you mean it)")] = "auto",
+    exclude_train_overlap: Annotated[bool, typer.Option(
+        "--exclude-train-overlap", help="drop the questions the checkpoint of either mode was trained on (listed "
+        "in its mabench_train.json by `mabench train`) before the run")] = False,
     fresh: Annotated[bool, typer.Option("--fresh", help="discard this run's earlier results")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="continue an existing run and retry its failed "
                                          "questions; error if there is no such run (a plain rerun resumes too)")
@@ -112,10 +134,14 @@ def run(
                                            rich_help_panel="Backend")] = False,
 ) -> None:
     """Run tasks in multi-answer and best-of-k modes and print them side by side."""
-    from mabench.tasks import DataFormatError, UnknownTaskError, load_task
+    from mabench.tasks import DataFormatError, UnknownTaskError, load_task, synthetic_tasks
 
+    from .contamination import ContaminationError
+    from .identity import earlier_run
+    from .runner import plan_run
     from .runner import run as run_tasks
-    from .summary import backend_line, summary_table
+    from .sandbox import SandboxUnavailable
+    from .summary import backend_line, summary_table, train_overlap_line
 
     console = Console(stderr=True)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -123,16 +149,34 @@ def run(
     bad_modes = [m for m in modes if m not in MODES]
     if bad_modes:
         raise _fail(console, f"unknown mode {bad_modes[0]!r}; valid modes: {', '.join(MODES)}")
+    if model == DEFAULT_MODEL and bok_model is None and bundled.available():
+        # The default run is the paper's comparison in miniature: the bundled Multi-RLCR checkpoint generates multi
+        # mode, the bundled single-answer RLCR checkpoint is sampled k times for bok.
+        model, bok_model = bundled.default_pair(modes)
     try:
-        config = RunConfig(model=model, tasks=_split(tasks), modes=modes, k=k, limit=limit, seed=seed,
+        config = RunConfig(model=model, bok_model=bok_model, exclude_train_overlap=exclude_train_overlap,
+                           tasks=_split(tasks), modes=modes, k=k, limit=limit, seed=seed,
                            shuffle=shuffle, data_path=_data_paths(data_path or [], _split(tasks)),
-                           temperature=temperature, max_new_tokens=max_new_tokens, batch_size=batch_size)
+                           temperature=temperature, max_new_tokens=max_new_tokens, batch_size=batch_size,
+                           prompt=prompt, eval_profile=eval_profile, sandbox=sandbox)
     except ValidationError as err:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
         raise _fail(console, f"invalid run config: {problems}") from None
+    if config.eval_profile == "paper" and importlib.util.find_spec("math_verify") is None:
+        raise _fail(console, "--eval-profile paper decides correctness with math-verify as the authors do: "
+                             "pip install math-verify (or 'mabench[train]')")
     try:
-        task_objects = {name: load_task(name) for name in config.tasks}
+        task_objects = {name: load_task(name) for name in config.tasks if not is_lmeval_task(name)}
         resolve_model(config.model)
+        if config.bok_model is not None:
+            try:
+                resolve_model(config.bok_model)
+            except UnknownModelError as err:
+                raise UnknownModelError(f"--bok-model: {err}") from None
+        if len(task_objects) < len(config.tasks):  # lm-eval:NAME tasks: lm-eval installed, task known, a model
+            from .lmeval.bridge import check_run
+
+            check_run([n for n in config.tasks if is_lmeval_task(n)], config.model, config.data_path)
     except UnknownTaskError as err:
         raise _fail(console, str(err)) from None
     except UnknownModelError as err:
@@ -149,43 +193,54 @@ def run(
             data_parallel_size=data_parallel_size, gpu_memory_utilization=gpu_memory_utilization,
             max_model_len=max_model_len, enforce_eager=enforce_eager, engine_args=_engine_args(engine_arg or []),
             cache=not no_cache, cache_path=cache,
-        ).with_run_dir(config.run_dir(out))
+        )
     except ValidationError as err:
         problems = "; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in err.errors())
         raise _fail(console, f"invalid backend options: {problems}") from None
     if resume and fresh:
         raise _fail(console, "--resume continues a run and --fresh discards it; give one of them")
-    if resume and _no_run_in(config.run_dir(out)):
-        raise _fail(console, f"--resume: no run to resume in {config.run_dir(out)} for this configuration; "
+    try:  # the run identity: the model's (without loading it) and the selected questions' (runner.plan_run)
+        plan = plan_run(config, functools.partial(model_identity, config.model, options), task_objects,
+                        identify_bok=functools.partial(model_identity, str(config.bok_model), options))
+    except (UnknownModelError, DataFormatError, ContaminationError) as err:
+        raise _fail(console, str(err)) from None
+    options = options.with_run_dir(plan.run_dir(out))
+    if resume and _no_run_in(plan.run_dir(out)) and earlier_run(out, plan.identity) is None:
+        raise _fail(console, f"--resume: no run to resume in {plan.run_dir(out)} for this configuration; "
                              "drop --resume to start it")
     try:
-        result = run_tasks(config, out, functools.partial(load_backend, options=options), fresh=fresh,
-                           console=console, tasks=task_objects)
+        identities = plan.identities  # each model's backend caches its responses under its own identity
+        prompts = TaskPrompts()  # replay looks recorded generations up by the prompts of the tasks' questions
+        result = run_tasks(config, out, lambda name: load_backend(name, options=options, identity=identities.get(name),
+                                                                  prompts=prompts),
+                           fresh=fresh, console=console, plan=plan, options=options)
     except UnknownModelError as err:
         raise _fail(console, str(err)) from None
-    except (RunStoreError, DataFormatError) as err:
+    except (RunStoreError, DataFormatError, SandboxUnavailable) as err:
         raise _fail(console, str(err)) from None
-    Console().print(summary_table(result.metrics, title=f"mabench run {result.run_dir.name}  ({config.model})",
-                                  comparison=result.comparison))
-    console.print(backend_line(result.errors, result.backend_stats), style="yellow" if result.errors else None,
-                  highlight=False)
+    models = config.model if config.bok_model is None else f"multi: {config.model}, bok: {config.bok_model}"
+    Console().print(summary_table(result.metrics, title=f"mabench run {result.run_dir.name}  ({models})",
+                                  comparison=result.comparison,
+                                  synthetic=synthetic_tasks(task_objects, config.data_path)))
+    console.print(backend_line(result.errors, result.backend_stats, result.exited_early),
+                  style="yellow" if result.errors or result.exited_early else None, highlight=False)
+    overlap = train_overlap_line(plan.overlap, config.exclude_train_overlap)
+    if overlap:
+        console.print(overlap, style="yellow", highlight=False)
     verb = "generated" if result.generated else "nothing to generate; reused"
     console.print(f"{verb} {result.generated or 'all'} records -> {result.run_dir}", highlight=False)
 
 
 @app.command("tasks")
 def list_tasks() -> None:
-    """List the installed tasks."""
-    from mabench.tasks import available_tasks
+    """List the installed tasks: modes, bundled data (real or synthetic), sources and --data-path forms."""
+    import shutil
 
-    table = Table(title="mabench tasks")
-    for column in ("name", "source", "size", "modes", "description"):
-        table.add_column(column)
-    for name, entry in sorted(available_tasks().items()):
-        task = entry.load()()
-        table.add_row(name, task.spec.source, str(len(task.load())), ",".join(task.spec.modes),
-                      task.spec.description)
-    Console().print(table)
+    from mabench.tasks import available_tasks
+    from mabench.tasks.listing import task_listing
+
+    tasks = [(name, entry.load()()) for name, entry in sorted(available_tasks().items())]
+    typer.echo(task_listing(tasks, shutil.get_terminal_size(fallback=(80, 24)).columns))
 
 
 def main() -> None:  # pragma: no cover - console-script shim
@@ -206,3 +261,8 @@ _register_leaderboards(app)
 from mabench.sandbox.cli import app as _sandbox_app  # noqa: E402
 
 app.add_typer(_sandbox_app, name="sandbox", help="Isolation for model-written code.")
+
+# `mabench lm-eval-path`: mabench's tasks as lm-eval task YAMLs, for `lm_eval --include_path`.
+from .lmeval.cli import lm_eval_path  # noqa: E402
+
+app.command("lm-eval-path")(lm_eval_path)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from rich import box
+from rich.console import Group
+from rich.markup import escape
 from rich.table import Table
 
+from .lmeval import LMEVAL_MODE
+from .metrics import SUMMARY_METRICS, MetricEntry
 from .types import MODES
 
-# The rows printed at the end of a run; metrics.json holds every metric.
-HEADLINE = (
-    "format_rate", "n_candidates", "hit_at_k", "top1_accuracy", "recall", "precision", "ambigqa_f1",
-    "pass_at_set", "pass_at_1", "pass_at_3", "ddx_ddf1", "ddx_gtpa_at_1", "unique_answers", "duplicate_rate",
-    "brier", "ece", "auroc", "set_brier", "prompt_tokens", "completion_tokens", "errors",
-)
+# The rows printed at the end of a run, as the metrics' specs say (metrics.json holds every metric).
+HEADLINE = (*SUMMARY_METRICS, "errors")
 
 
 def _fmt(value: float, unit: str | None) -> str:
@@ -22,53 +24,77 @@ def _fmt(value: float, unit: str | None) -> str:
     return f"{value:.1f}" if unit in ("tokens", "count", "characters") and abs(value) >= 10 else f"{value:.3f}"
 
 
-def _cell(entry: dict[str, Any]) -> str:
-    value = entry.get("value")
-    if value is None:
+def _cell(raw: dict[str, Any]) -> str:
+    entry = MetricEntry.read(raw)
+    if entry.value is None:
         return "[dim]n/a[/dim]"
-    unit = entry.get("unit")
-    text = _fmt(value, unit)
-    if entry.get("ci_low") is not None and entry.get("ci_high") is not None:
-        text += f" [dim][{_fmt(entry['ci_low'], unit)}, {_fmt(entry['ci_high'], unit)}][/dim]"
+    text = _fmt(entry.value, entry.unit)
+    if entry.ci_low is not None and entry.ci_high is not None:
+        text += f"\n[dim][{_fmt(entry.ci_low, entry.unit)}, {_fmt(entry.ci_high, entry.unit)}][/dim]"
     return text
 
 
 def summary_table(metrics: dict[str, dict[str, dict[str, Any]]], title: str,
-                  comparison: dict[str, dict[str, Any]] | None = None) -> Table:
-    """Headline metrics with 95% bootstrap CIs, one column per task x mode, then paired multi - bok rows."""
-    columns = [(task, mode) for task in sorted(metrics) for mode in MODES if mode in metrics[task]]
-    table = Table(title=title, title_justify="left", caption="value [95% CI]", caption_justify="left")
-    table.add_column("metric", style="bold")
-    for task, mode in columns:
-        table.add_column(f"{task}\n{mode}", justify="right")
-    table.add_row("questions", *[str(_n(metrics[t][m])) for t, m in columns])
-    for name in HEADLINE:
-        entries = [metrics[t][m].get(name, {}) for t, m in columns]
-        if all(e.get("value") is None for e in entries):
-            continue
-        unit = next((e.get("unit") for e in entries if e.get("unit")), "")
-        table.add_row(f"{name} [dim]({unit})[/dim]", *[_cell(e) for e in entries])
-    for task, result in sorted((comparison or {}).items()):
-        for name, diff in result.get("paired", {}).items():
-            if diff.get("diff") is None:
+                  comparison: dict[str, dict[str, Any]] | None = None, synthetic: Iterable[str] = ()) -> Group:
+    """Headline metrics with 95% bootstrap CIs: one table per task, its modes side by side, then the paired
+    multi - bok difference. A value and its CI sit on two lines, so that a task fits in 80 columns however many
+    tasks a run has; metrics.json holds every metric."""
+    synthetic = set(synthetic)
+    tables: list[Table] = []
+    for task in sorted(metrics):
+        modes = [m for m in (*MODES, LMEVAL_MODE) if m in metrics[task]]
+        paired = (comparison or {}).get(task, {}).get("paired", {})
+        label = f"{task} [yellow](synthetic sample)[/yellow]" if task in synthetic else task
+        table = Table(title=f"{label}: {_n_all(metrics[task], modes)} questions", title_justify="left",
+                      box=box.SIMPLE_HEAD, pad_edge=False)
+        table.add_column("metric", style="bold", no_wrap=True)
+        for mode in modes:
+            table.add_column(mode, justify="right", no_wrap=True)
+        if paired:
+            table.add_column("multi − bok", justify="right", no_wrap=True)
+        names = [n for n in metrics[task].get(LMEVAL_MODE, {}) if n != "errors"] if modes == [LMEVAL_MODE] else HEADLINE
+        for name in names:  # an lm-eval task: all of lm-eval's metrics
+            entries = [metrics[task][m].get(name, {}) for m in modes]
+            if all(e.get("value") is None for e in entries):
                 continue
-            cells = ["" for _ in columns]
-            at = next(i for i, (t, m) in enumerate(columns) if t == task and m == "multi")
-            ci = (f" [{diff['ci_low']:+.3f}, {diff['ci_high']:+.3f}]" if diff.get("ci_low") is not None else "")
-            p = f" p={diff['p_value']:.3g}" if diff.get("p_value") is not None else ""
-            cells[at] = f"{diff['diff']:+.3f}{ci}{p}"
-            table.add_row(f"Δ {name} [dim](multi − bok)[/dim]", *cells)
-    return table
+            unit = next((e.get("unit") for e in entries if e.get("unit")), "")
+            row = [f"{name}\n[dim]({unit})[/dim]" if unit else name, *[_cell(e) for e in entries]]
+            if paired:
+                row.append(_diff_cell(paired.get(name), unit))
+            table.add_row(*row)
+        tables.append(table)
+    return Group(f"[bold]{escape(title)}[/bold]", *tables, "[dim]value, then its 95% CI; multi − bok: paired "
+                 "difference, 95% CI and p-value[/dim]")
+
+
+def _diff_cell(diff: dict[str, Any] | None, unit: str | None) -> str:
+    if not diff or diff.get("diff") is None:
+        return ""
+    digits = 1 if unit in ("tokens", "count", "characters") and abs(diff["diff"]) >= 10 else 3
+    text = f"{diff['diff']:+.{digits}f}"
+    if diff.get("ci_low") is not None:
+        text += f"\n[dim][{diff['ci_low']:+.{digits}f}, {diff['ci_high']:+.{digits}f}][/dim]"
+    if diff.get("p_value") is not None:
+        text += f"\n[dim]p={diff['p_value']:.2g}[/dim]"
+    return text
+
+
+def _n_all(group: dict[str, dict[str, dict[str, Any]]], modes: list[str]) -> str:
+    counts = sorted({_n(group[m]) for m in modes})
+    return " / ".join(map(str, counts))
 
 
 def _n(group: dict[str, dict[str, Any]]) -> int:
     return max((e.get("n") or 0 for e in group.values()), default=0)
 
 
-def backend_line(errors: int, stats: dict[str, Any]) -> str:
-    """One line under the table: failed questions, cache hit rate, retries and where token counts came from."""
+def backend_line(errors: int, stats: dict[str, Any], exited_early: int = 0) -> str:
+    """One line under the table: failed questions, programs that exited early, cache hit rate, retries and
+    where token counts came from."""
     parts = [f"errors: {errors}" + (" (failed questions; rerun the same command, or add --resume, to retry them)"
                                     if errors else "")]
+    if exited_early:  # a reward-hacking signal: exit(), os._exit, a signal... before the tests ended
+        parts.append(f"exited early: {exited_early} programs (ended before their tests did; scored as failures)")
     cache = stats.get("cache") or {}
     if cache.get("lookups"):
         parts.append(f"cache hits: {cache['hits']}/{cache['lookups']} samples ({cache['hits'] / cache['lookups']:.0%})")
@@ -82,3 +108,16 @@ def backend_line(errors: int, stats: dict[str, Any]) -> str:
     if usage:
         parts.append("token usage from " + ", ".join(f"{source} ({n})" for source, n in sorted(usage.items())))
     return "; ".join(parts)
+
+
+def train_overlap_line(overlap: dict[str, dict[str, list[str] | None]], excluded: bool) -> str | None:
+    """One line under the table: per task and mode, the evaluation questions the mode's checkpoint was trained
+    on (`mabench.contamination`); None when no model of the run lists its training questions."""
+    if all(ids is None for modes in overlap.values() for ids in modes.values()):
+        return None
+    cells = "; ".join(f"{task}: " + ", ".join(f"{mode} {'unknown' if ids is None else len(ids)}"
+                                              for mode, ids in modes.items())
+                      for task, modes in sorted(overlap.items()))
+    what = ("dropped before the run (--exclude-train-overlap)" if excluded
+            else "scored although the checkpoint was trained on them (--exclude-train-overlap drops them)")
+    return f"train overlap: {cells} evaluation questions, {what}"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,6 +14,33 @@ Message = dict[str, str]  # {"role": ..., "content": ...}
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SamplingConfig(_Frozen):
+    """How a model samples: the run's settings for answers, a judge's own (greedy) for judging."""
+
+    temperature: float = Field(0.7, ge=0.0)  # 0 means greedy
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    max_new_tokens: int = Field(256, ge=1)
+
+
+class PromptSource(Protocol):
+    """The chat messages a task gives one of its questions: what replay needs to find recorded generations by
+    question id without importing tasks (`mabench.prompts.TaskPrompts` is the one mabench uses)."""
+
+    def messages(self, task: str, question_id: str, mode: Mode, k: int, data_path: str | None) -> list[Message]:
+        """KeyError when the task has no such question."""
+        ...
+
+
+class JudgeModel(Protocol):
+    """What a task's judge may ask of a language model (DDXPlus' third tier): one reply per chat prompt. Tasks
+    take one of these instead of a backend, so that tasks never import backends; `mabench.backends.judge_model`
+    makes one of any backend."""
+
+    def replies(self, prompts: Sequence[list[Message]], sampling: SamplingConfig) -> list[str]:
+        """The text of one generation per prompt, in order ("" where the model gave none)."""
+        ...
 
 
 class Question(_Frozen):
@@ -80,4 +108,15 @@ class SampleRecord(_Frozen):
     judgements: list[Judgement]
     usage: Usage
     extra: dict[str, Any] = Field(default_factory=dict)  # task-specific evidence, e.g. covered groups
-    error: str | None = None  # set when generation failed for good; a resumed run retries the question
+    error: str | None = None  # generation or judging failed for good (not the answer); a resumed run retries it
+
+
+class JudgeUnavailable(Exception):
+    """A task's judge could not reach a verdict for reasons that say nothing about the answer (the code
+    sandbox failed, say). The record is stored with `error` set, like a failed generation: excluded from
+    the scores, counted on the summary's errors line, retried by a resumed run. `judgements` and `extra`
+    keep what the judge did find."""
+
+    def __init__(self, message: str, judgements: list[Judgement], extra: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.judgements, self.extra = judgements, extra

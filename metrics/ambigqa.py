@@ -120,7 +120,7 @@ def _f1_metric(select: Callable[[np.ndarray, np.ndarray], np.ndarray], empty: st
     return compute
 
 
-@metric("ambigqa_f1", "fraction", group="coverage")
+@metric("ambigqa_f1", "fraction", group="coverage", summary=True)
 def ambigqa_f1_metric(table: SampleTable) -> PerQuestion | Skipped:
     """AmbigQA answer F1 of the candidate list, max over annotations (Min et al. 2020, official script)."""
     return _f1_metric(lambda f1, multi: f1, _NO_ANNOTATIONS)(table)

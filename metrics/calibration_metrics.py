@@ -44,7 +44,10 @@ def _pooled_pairs(table: SampleTable) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return table.q[keep], table.conf[keep], table.correct[keep].astype(float)
 
 
-@metric("brier", "score", higher_is_better=False, per_question=False, group="calibration")
+@metric(
+    "brier", "score", higher_is_better=False, per_question=False, group="calibration", headline=True,
+    checked=True,
+)
 def brier_metric(table: SampleTable) -> Pooled | Skipped:
     """Per-answer Brier score, mean of (c - y)^2 pooled over candidates with a confidence (Brier 1950)."""
     q, conf, y = _pooled_pairs(table)
@@ -54,7 +57,10 @@ def brier_metric(table: SampleTable) -> Pooled | Skipped:
     return ratio(np.bincount(q, (conf - y) ** 2, n), np.bincount(q, minlength=n), n_items=int(conf.size))
 
 
-@metric("ece", "score", higher_is_better=False, per_question=False, group="calibration")
+@metric(
+    "ece", "score", higher_is_better=False, per_question=False, group="calibration", headline=True,
+    checked=True,
+)
 def ece_metric(table: SampleTable) -> Pooled | Skipped:
     """Per-answer 10-bin ECE as in RLCR: edges linspace(0, 1, 11), left-closed, 1.0 in the last bin
     (Damani et al. 2025); `bins` holds the reliability-diagram table."""
@@ -72,7 +78,7 @@ def _auroc_combine(sums: np.ndarray) -> np.ndarray:
         return u / (pos.sum(axis=-1) * neg.sum(axis=-1))
 
 
-@metric("auroc", "score", per_question=False, group="calibration")
+@metric("auroc", "score", per_question=False, group="calibration", summary=True)
 def auroc_metric(table: SampleTable) -> Pooled | Skipped:
     """Per-answer AUROC of confidence for correctness, ties counting 1/2 (Hanley & McNeil 1982); undefined
     when every pooled candidate is correct, or every one is wrong."""
@@ -102,7 +108,7 @@ def _needs_confidence(table: SampleTable) -> Skipped | None:
     return None if table.conf_complete.any() else Skipped("no question has a confidence for every candidate")
 
 
-@metric("set_brier", "score", higher_is_better=False, group="calibration")
+@metric("set_brier", "score", higher_is_better=False, group="calibration", summary=True)
 def set_brier_metric(table: SampleTable) -> np.ndarray | Skipped:
     """Set Brier as the authors evaluate it: sum over the K candidates of (y - p)^2, averaged over
     questions with every confidence stated (Puri et al. 2026)."""

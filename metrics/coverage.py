@@ -15,13 +15,13 @@ from .table import SampleTable
 _NOT_EXECUTED = "no candidate was judged by execution (code tasks only)"
 
 
-@metric("hit_at_k", "fraction", group="coverage")
+@metric("hit_at_k", "fraction", group="coverage", headline=True, paired=True, binary=True, checked=True)
 def hit_at_k(table: SampleTable) -> np.ndarray:
     """hit@K: any candidate is correct (bok: any of the k samples); accuracy A of Puri et al. 2026."""
     return table.q_any(table.correct).astype(float)
 
 
-@metric("top1_accuracy", "fraction", group="coverage")
+@metric("top1_accuracy", "fraction", group="coverage", headline=True, paired=True, binary=True, checked=True)
 def top1_accuracy(table: SampleTable) -> np.ndarray:
     """The most confident candidate is correct; ties, missing confidences: listed order (Puri et al. 2026)."""
     return table.q_any(table.correct & (table.conf_order == 0)).astype(float)
@@ -34,7 +34,7 @@ def _top_j(table: SampleTable, j: int) -> np.ndarray:
 def hit_at_top(j: int) -> Metric:
     """A metric `hit_at_top{j}`: one of the j most confident candidates is correct."""
 
-    @metric(f"hit_at_top{j}", "fraction", group="coverage")
+    @metric(f"hit_at_top{j}", "fraction", group="coverage", binary=True)
     def compute(table: SampleTable) -> np.ndarray:
         """hit@top-j: one of the j most confident candidates is correct (listed order without confidences)."""
         return _top_j(table, j)
@@ -45,7 +45,7 @@ def hit_at_top(j: int) -> Metric:
 def pass_at_set_top(j: int) -> Metric:
     """A metric `pass_at_set_top{j}`: one of the j most confident programs passes (code tasks)."""
 
-    @metric(f"pass_at_set_top{j}", "fraction", group="coverage")
+    @metric(f"pass_at_set_top{j}", "fraction", group="coverage", binary=True)
     def compute(table: SampleTable) -> np.ndarray | Skipped:
         """pass@set@j: one of the j most confident programs passes its tests (Puri et al. 2026)."""
         return _top_j(table, j) if table.executed.any() else Skipped(_NOT_EXECUTED)
@@ -53,16 +53,17 @@ def pass_at_set_top(j: int) -> Metric:
     return compute
 
 
-@metric("pass_at_set", "fraction", group="coverage")
+@metric("pass_at_set", "fraction", group="coverage", summary=True, binary=True)
 def pass_at_set(table: SampleTable) -> np.ndarray | Skipped:
     """pass@set: any of the K programs passes its tests (Puri et al. 2026); hit@K for code tasks."""
     return table.q_any(table.correct).astype(float) if table.executed.any() else Skipped(_NOT_EXECUTED)
 
 
-def pass_at(k: int) -> Metric:
-    """A metric `pass_at_{k}`: the unbiased pass@k over a question's n bok samples (Chen et al. 2021)."""
+def pass_at(k: int, *, summary: bool = False) -> Metric:
+    """A metric `pass_at_{k}`: the unbiased pass@k over a question's n bok samples (Chen et al. 2021).
+    `summary`: a row of the end-of-run summary."""
 
-    @metric(f"pass_at_{k}", "fraction", group="coverage")
+    @metric(f"pass_at_{k}", "fraction", group="coverage", summary=summary)
     def compute(table: SampleTable) -> np.ndarray | Skipped:
         """pass@k of bok sampling from n samples, c correct: 1 - C(n-c,k)/C(n,k) (Chen et al. 2021);
         NaN for a question with fewer than k samples."""
@@ -77,7 +78,7 @@ def pass_at(k: int) -> Metric:
     return compute
 
 
-@metric("recall", "fraction", group="coverage")
+@metric("recall", "fraction", group="coverage", headline=True, paired=True, checked=True)
 def recall(table: SampleTable) -> PerQuestion | Skipped:
     """Share of a question's distinct gold answers matched by a candidate (gold_index); NaN without gold."""
     if not np.any(table.n_gold):
@@ -87,7 +88,7 @@ def recall(table: SampleTable) -> PerQuestion | Skipped:
         return PerQuestion(np.where(table.n_gold > 0, matched / table.n_gold, np.nan))
 
 
-@metric("precision", "fraction", group="coverage")
+@metric("precision", "fraction", group="coverage", summary=True)
 def precision(table: SampleTable) -> np.ndarray:
     """Share of candidates that are correct, one-to-one: a gold answer is credited to its first candidate
     only, as in AmbigQA's matching (Min et al. 2020); 0 for a question with no candidate."""
@@ -104,5 +105,5 @@ def n_correct(table: SampleTable) -> np.ndarray:
 hit_at_top2 = hit_at_top(2)
 pass_at_set_top1 = pass_at_set_top(1)
 pass_at_set_top2 = pass_at_set_top(2)
-pass_at_1 = pass_at(1)
-pass_at_3 = pass_at(3)
+pass_at_1 = pass_at(1, summary=True)
+pass_at_3 = pass_at(3, summary=True)

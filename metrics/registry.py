@@ -32,6 +32,18 @@ class MetricSpec:
     per_question: bool  # True: one value per question and the headline is their mean; False: pooled
     description: str
     group: str = "other"  # coverage, diversity, calibration, tokens, format, task
+    # Facts every reader of metrics.json takes from here (summary, leaderboard, compare, check, comparison.json),
+    # so that no module keeps its own list of metric names:
+    headline: bool = False  # a leaderboard column with its CI, compared by default, a row of every run summary
+    summary: bool = False  # a row of the summary printed at the end of a run (headline metrics always are)
+    paired: bool = False  # comparison.json holds its paired multi - bok difference (per-question metrics only)
+    binary: bool = False  # per-question values are 0/1: paired tests use exact McNemar, else a permutation test
+    checked: bool = False  # `mabench check` looks for a regression in it by default
+
+    @property
+    def paired_test(self) -> str:
+        """The paired test of two runs' per-question values: "mcnemar_exact" or "paired_permutation"."""
+        return "mcnemar_exact" if self.binary else "paired_permutation"
 
 
 @dataclass(frozen=True)
@@ -69,14 +81,23 @@ def metric(
     higher_is_better: bool | None = True,
     per_question: bool = True,
     group: str = "other",
+    headline: bool = False,
+    summary: bool = False,
+    paired: bool = False,
+    binary: bool = False,
+    checked: bool = False,
 ) -> Callable[[Callable[[SampleTable], MetricOutput]], Metric]:
     """Attach a `MetricSpec` to a function of the `SampleTable`. The docstring's first paragraph becomes its
-    description. The wrapped function also accepts a sequence of `SampleRecord` and builds the table."""
+    description. The wrapped function also accepts a sequence of `SampleRecord` and builds the table.
+    `headline`, `summary`, `paired`, `binary` and `checked` are the facts readers need (see `MetricSpec`)."""
 
     def wrap(fn: Callable[[SampleTable], MetricOutput]) -> Metric:
         first_paragraph = (fn.__doc__ or "").strip().split("\n\n")[0]
         description = " ".join(first_paragraph.split()) or name
-        spec = MetricSpec(name, unit, higher_is_better, per_question, description, group)
+        if paired and not per_question:
+            raise ValueError(f"metric {name}: paired=True needs per-question values (per_question=True)")
+        spec = MetricSpec(name, unit, higher_is_better, per_question, description, group,
+                          headline=headline, summary=summary or headline, paired=paired, binary=binary, checked=checked)
 
         @functools.wraps(fn)
         def run(data: SampleTable | Sequence[SampleRecord]) -> MetricOutput:

@@ -8,13 +8,13 @@ from .registry import Pooled, Skipped, metric, ratio
 from .table import SampleTable
 
 
-@metric("prompt_tokens", "tokens", higher_is_better=False, group="tokens")
+@metric("prompt_tokens", "tokens", higher_is_better=False, group="tokens", summary=True)
 def prompt_tokens(table: SampleTable) -> np.ndarray:
     """Prompt tokens per question (counted once; every sample shares the prompt); `total` sums the mode."""
     return table.prompt_tokens
 
 
-@metric("completion_tokens", "tokens", higher_is_better=False, group="tokens")
+@metric("completion_tokens", "tokens", higher_is_better=False, group="tokens", summary=True, paired=True)
 def completion_tokens(table: SampleTable) -> np.ndarray:
     """Generated tokens per question, summed over all samples; `total` sums the mode."""
     return table.completion_tokens

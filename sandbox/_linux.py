@@ -82,31 +82,44 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
 
 
-# arch -> (AUDIT_ARCH value, unshare, clone, clone3 syscall numbers)
-_SECCOMP_ARCH = {"x86_64": (0xC000003E, 272, 56, 435), "aarch64": (0xC00000B7, 97, 220, 435)}
+# arch -> (AUDIT_ARCH value, unshare, clone, clone3 syscall numbers, bit that marks another ABI's numbers)
+_SECCOMP_ARCH = {"x86_64": (0xC000003E, 272, 56, 435, 0x40000000), "aarch64": (0xC00000B7, 97, 220, 435, 0)}
 SECCOMP_ARCHES = tuple(_SECCOMP_ARCH)
 
 
-def deny_new_user_namespaces() -> bool:
-    """Seccomp: unshare/clone with CLONE_NEWUSER fail with EPERM, clone3 with ENOSYS (glibc
-    then falls back to clone). Needs no_new_privs. False where the architecture is unknown."""
+def prepare_seccomp_filter() -> tuple | None:
+    """The filter that ``install_seccomp_filter`` installs, built once per worker rather than per
+    program; None where the architecture is unknown.
+
+    Unshare/clone with CLONE_NEWUSER fail with EPERM, clone3 with ENOSYS (glibc then falls back to
+    clone). System calls through another ABI (i386 ``int 0x80`` and x32 on x86_64, arm32 on
+    aarch64) fail with EPERM: the rules below only speak of the native numbers, and a foreign
+    ABI's numbers mean other calls."""
     arch = _SECCOMP_ARCH.get(os.uname().machine)
     if arch is None:
-        return False
-    audit_arch, nr_unshare, nr_clone, nr_clone3 = arch
+        return None
+    audit_arch, nr_unshare, nr_clone, nr_clone3, foreign_bit = arch
     ld, jeq, jset, ret = 0x20, 0x15, 0x45, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, BPF_JMP|JSET|K, BPF_RET|K
     allow, eperm, enosys = 0x7FFF0000, 0x00050000 | 1, 0x00050000 | 38
+    foreign_numbers = [(jset, 0, 1, foreign_bit), (ret, 0, 0, eperm)] if foreign_bit else []  # x32: refused
     program = [
-        (ld, 0, 0, 4), (jeq, 1, 0, audit_arch), (ret, 0, 0, allow),  # another ABI: let it be
+        (ld, 0, 0, 4), (jeq, 1, 0, audit_arch), (ret, 0, 0, eperm),  # another ABI (i386, arm32): refused
         (ld, 0, 0, 0),  # syscall number
+        *foreign_numbers,
         (jeq, 0, 1, nr_clone3), (ret, 0, 0, enosys),
         (jeq, 1, 0, nr_unshare), (jeq, 0, 3, nr_clone),
         (ld, 0, 0, 16), (jset, 0, 1, CLONE_NEWUSER), (ret, 0, 0, eperm),  # flags: first argument
         (ret, 0, 0, allow),
     ]
     filters = (_SockFilter * len(program))(*(_SockFilter(*op) for op in program))
-    prog = _SockFprog(len(program), filters)
-    check(_libc.prctl(22, 2, ctypes.byref(prog), 0, 0), "seccomp")  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+    return filters, _SockFprog(len(program), filters)  # the array must live as long as the header
+
+
+def install_seccomp_filter(prepared: tuple | None) -> bool:
+    """Install a filter from ``prepare_seccomp_filter``. Needs no_new_privs. False without one."""
+    if prepared is None:
+        return False
+    check(_libc.prctl(22, 2, ctypes.byref(prepared[1]), 0, 0), "seccomp")  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
     return True
 
 

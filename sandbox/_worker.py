@@ -11,8 +11,11 @@ imports it too, for the frame format. One program's life:
                In "namespaces" mode it is PID 1 of a fresh PID namespace, with fresh
                mount and IPC namespaces and new tmpfs on /tmp and /dev/shm: when it exits
                or is killed, the kernel kills every process it started. Then it drops to
-               an unprivileged uid without capabilities, sets rlimits, and runs the code,
-               then the tests. Its stdout and stderr go straight to pipes the host reads.
+               an unprivileged uid without capabilities, sets rlimits, says "ready" on the
+               control pipe and closes it, and runs the code, then the tests (``_harness.py``)
+               holding no descriptor but 0, 1 and 2. Its stdout and stderr go straight to pipes
+               the host reads. It reports how the tests ended in an anonymous shared page,
+               where a pass is a token the worker drew for this program (docs/sandbox.md).
 
 In "plain" mode (the weak fallback) there are no namespaces: the worker is a child
 subreaper and kills every descendant it inherits after each program.
@@ -23,11 +26,12 @@ from __future__ import annotations
 import builtins
 import contextlib
 import gc
+import hmac
 import importlib
 import itertools
 import json
-import linecache
 import math
+import mmap
 import os
 import resource
 import selectors
@@ -37,18 +41,20 @@ import struct
 import sys
 import time
 import traceback
-import types
 
 try:
     from . import _linux as linux
+    from ._harness import MEMORY, OUTCOMES, PASSED, REPORT_SIZE, execute
     from ._protocol import Tail, encode_frame, read_frame, write_all
 except ImportError:  # inside the sandbox, loaded by the bootstrap rather than as a package
     import _mabench_linux as linux  # type: ignore[no-redef]
+    from _mabench_harness import MEMORY, OUTCOMES, PASSED, REPORT_SIZE, execute  # type: ignore[no-redef]
     from _mabench_protocol import Tail, encode_frame, read_frame, write_all  # type: ignore[no-redef]
-DEADLINE = struct.Struct("=d")  # program process -> worker: "my request came; timeout_s"
+DEADLINE = struct.Struct("=d")  # program process -> worker, control pipe: "my request came; timeout_s"
+READY = b"R"  # then: "set up; the program runs now" (the pipe is closed before it does)
 EXIT_EOF = 3  # program process exit code: the host closed the request stream
 EXIT_SETUP = 70  # the program process failed before running any program code
-RUNNING_MARK, PASSED_MARK, MEMORY_MARK = b"R", b"P", b"M"  # verdict pipe bytes
+TOKEN_BYTES = 16
 
 
 # ---------------------------------------------------------------- worker side
@@ -58,8 +64,12 @@ def serve(config: dict) -> int:
     for name in config.get("preload", ()):  # imported once here, not once per program
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    # Built once here, used by every program process: the seccomp filter, and the builtins for the tests.
+    config = {**config, "seccomp": linux.prepare_seccomp_filter(), "builtins": dict(vars(builtins))}
     gc.freeze()  # forked programs then never touch (and copy) the worker's objects when collecting
     namespaces = config["mode"] == "namespaces"
+    if namespaces:
+        _set_environment(config, "/tmp")  # every program's, set once: they all work in their own /tmp
     own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY) if namespaces else -1
     if namespaces and not _can_return_to(own_pidns):
         own_pidns = _enter_own_pidns()
@@ -73,23 +83,21 @@ def serve(config: dict) -> int:
         # next request: while it still drains one program's output, the next writes elsewhere.
         out_fd, err_fd = config["stdout_fds"][sequence % 2], config["stderr_fds"][sequence % 2]
         ctl_r, ctl_w = os.pipe()
-        verdict_r, verdict_w = os.pipe()
+        token, report = os.urandom(TOKEN_BYTES), mmap.mmap(-1, REPORT_SIZE)  # shared, anonymous: no fd
         workdir = "/tmp" if namespaces else _plain_workdir(config)
         if namespaces:
             linux.unshare(linux.CLONE_NEWPID)  # our next child is PID 1 of a fresh namespace
         pid = os.fork()
         if pid == 0:
-            _program_process(config, None, (out_fd, err_fd, verdict_w, ctl_w),
-                             (ctl_r, verdict_r, own_pidns, 1), workdir)
+            _program_process(config, None, (out_fd, err_fd, ctl_w), (ctl_r, own_pidns, 1), workdir, token, report)
         if namespaces:
             linux.setns(own_pidns, linux.CLONE_NEWPID)  # back, so that unshare works next time
         os.close(ctl_w)
-        os.close(verdict_w)
         message = os.read(ctl_r, DEADLINE.size)  # blocks until the program process has its request
-        os.close(ctl_r)
         if len(message) != DEADLINE.size:  # it ended without one
             raw = os.waitpid(pid, 0)[1]
-            os.close(verdict_r)
+            os.close(ctl_r)
+            report.close()
             code = os.waitstatus_to_exitcode(raw)
             if not namespaces:
                 shutil.rmtree(workdir, ignore_errors=True)
@@ -100,7 +108,7 @@ def serve(config: dict) -> int:
             return 1
         start = time.monotonic()
         timed_out, status = _wait(pid, start + DEADLINE.unpack(message)[0], namespaces, {})
-        result = _facts(status, timed_out, time.monotonic() - start, _read_ready(verdict_r))
+        result = _facts(status, timed_out, time.monotonic() - start, _read_ready(ctl_r), token, report)
         if not namespaces:
             shutil.rmtree(workdir, ignore_errors=True)
         write_all(1, encode_frame(result))
@@ -135,18 +143,19 @@ def oneshot(config: dict) -> int:
     """Run the single request in $MABENCH_REQUEST (Docker); print one frame with the output."""
     request = json.loads(os.environ.pop("MABENCH_REQUEST"))
     limit = request["limits"]["output_bytes"]
-    (out_r, out_w), (err_r, err_w), (verdict_r, verdict_w) = os.pipe(), os.pipe(), os.pipe()
+    (out_r, out_w), (err_r, err_w), (ctl_r, ctl_w) = os.pipe(), os.pipe(), os.pipe()
+    token, report = os.urandom(TOKEN_BYTES), mmap.mmap(-1, REPORT_SIZE)
     linux.prctl(linux.PR_SET_CHILD_SUBREAPER, 1)
     workdir = _plain_workdir(config)
     pid = os.fork()
     if pid == 0:
-        _program_process(config, request, (out_w, err_w, verdict_w, -1), (out_r, err_r, verdict_r, 1), workdir)
-    for fd in (out_w, err_w, verdict_w):
+        _program_process(config, request, (out_w, err_w, ctl_w), (out_r, err_r, ctl_r, 1), workdir, token, report)
+    for fd in (out_w, err_w, ctl_w):
         os.close(fd)
     tails = {out_r: Tail(limit), err_r: Tail(limit)}
     start = time.monotonic()
     timed_out, status = _wait(pid, start + request["timeout_s"], False, tails)
-    result = _facts(status, timed_out, time.monotonic() - start, _read_ready(verdict_r))
+    result = _facts(status, timed_out, time.monotonic() - start, _read_ready(ctl_r), token, report)
     for name, tail in (("stdout", tails[out_r]), ("stderr", tails[err_r])):
         result[name], result[f"{name}_truncated"] = tail.text(), tail.truncated
     write_all(1, encode_frame(result))
@@ -202,16 +211,23 @@ def _wait(pid: int, deadline: float, namespaces: bool, tails: dict[int, Tail]) -
     return timed_out, status
 
 
-def _facts(status: tuple, timed_out: bool, duration: float, verdict: bytes) -> dict:
+def _facts(status: tuple, timed_out: bool, duration: float, control: bytes, token: bytes, report: mmap.mmap
+           ) -> dict:
+    """What the worker saw. Read only once the program process and all it started are dead (its
+    PID namespace is gone, or the plain-mode sweep has run), so nothing writes the page any more."""
     raw, cpu_s, max_rss_kb = status
+    page = report[:REPORT_SIZE]
+    report.close()
+    claimed = OUTCOMES.get(page[0])  # None: the harness never reported (os._exit, exec, a signal...)
     return {
         "kind": "result",
         "exit_code": os.WEXITSTATUS(raw) if os.WIFEXITED(raw) else None,
         "signal": os.WTERMSIG(raw) if os.WIFSIGNALED(raw) else None,
         "timed_out": timed_out,
-        "completed": PASSED_MARK in verdict,
-        "memory_error": MEMORY_MARK in verdict,
-        "setup_failed": RUNNING_MARK not in verdict,
+        "completed": page[0] == PASSED and hmac.compare_digest(page[1 : 1 + len(token)], token),
+        "outcome": claimed,
+        "memory_error": page[0] == MEMORY,
+        "setup_failed": control != READY,  # the program never ran: the sandbox's failure
         "cpu_s": cpu_s,
         "max_rss_kb": max_rss_kb,
         "duration_s": duration,
@@ -234,10 +250,11 @@ def _kill_group(pgid: int) -> None:
 
 
 # ---------------------------------------------------------------- program side
-def _program_process(config: dict, request: dict | None, fds: tuple, close: tuple, workdir: str) -> None:
+def _program_process(config: dict, request: dict | None, fds: tuple, close: tuple, workdir: str, token: bytes,
+                     report: mmap.mmap) -> None:
     """Become the program: never returns."""
     try:
-        out_w, err_w, verdict_w, ctl_w = fds
+        out_w, err_w, ctl_w = fds
         for fd in close:
             if fd >= 0:
                 os.close(fd)
@@ -247,46 +264,55 @@ def _program_process(config: dict, request: dict | None, fds: tuple, close: tupl
             if request is None:
                 os._exit(EXIT_EOF)
             write_all(ctl_w, DEADLINE.pack(request["timeout_s"]))
-            os.close(ctl_w)
         if config["mode"] == "namespaces":
             linux.unshare(linux.CLONE_NEWNS | linux.CLONE_NEWIPC)
             linux.private_tmp(request["limits"]["tmp_mb"])
             linux.mount("proc", "/proc", "proc", linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC)
-        with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as f:
-            f.write("1000")  # out of memory: the kernel kills the program first, never the worker
-        os.setsid()
-        verdict_fd = request["limits"]["nofile"] - 1  # high, out of the way of fd-juggling programs
-        _set_fds(out_w, err_w, verdict_w, verdict_fd)
+        _write_file("/proc/self/oom_score_adj", b"1000")  # out of memory: the program dies first, not the worker
+        os.setpgid(0, 0)  # a group of its own (plain mode kills it); not setsid, which costs a scheduler group
+        _set_fds(out_w, err_w, ctl_w)
         os.chdir(workdir)
-        os.environ.clear()
-        os.environ.update(config["env"], HOME=workdir, TMPDIR=workdir)
+        if os.environ.get("HOME") != workdir:  # namespaces: the worker set it up once, for every program
+            _set_environment(config, workdir)
         _apply_limits(request, config)
-        _drop_privileges(config["uid"], config["gid"])
+        _drop_privileges(config["uid"], config["gid"], config.get("seccomp"))
         signal.signal(signal.SIGINT, signal.default_int_handler)
         if "random" in sys.modules:
             sys.modules["random"].seed()  # else every forked program replays one random sequence
         sys.argv = ["<program>"]
+        write_all(ctl_w, READY)
+        os.close(ctl_w)  # from here on the process holds descriptors 0, 1 and 2, nothing else
     except BaseException:
         traceback.print_exc()
         os._exit(EXIT_SETUP)
-    _execute(request["code"], request["tests"], verdict_fd)
-
-
-def _set_fds(out_w: int, err_w: int, verdict_w: int, verdict_fd: int) -> None:
-    """stdin from /dev/null, stdout/stderr to the host's pipes, the verdict pipe; nothing else."""
-    null = os.open("/dev/null", os.O_RDONLY)
-    for source, target in ((null, 0), (out_w, 1), (err_w, 2), (verdict_w, verdict_fd)):
-        os.dup2(source, target, inheritable=target != verdict_fd)
     try:
-        open_fds = [int(fd) for fd in os.listdir("/proc/self/fd")]
-    except PermissionError:  # not dumpable (plain mode, not root): close them all, blindly
-        open_fds = []
-        os.closerange(3, verdict_fd)
-        os.closerange(verdict_fd + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
-    for fd in open_fds:
-        if fd > 2 and fd != verdict_fd:
-            with contextlib.suppress(OSError):  # the directory listing's own descriptor
-                os.close(fd)
+        execute(request["code"], request["tests"], token, report, config.get("builtins") or dict(vars(builtins)))
+    finally:
+        os._exit(EXIT_SETUP)  # not reached: execute ends the process
+
+
+def _set_fds(out_w: int, err_w: int, ctl_w: int) -> None:
+    """stdin from /dev/null, stdout/stderr to the host's pipes, the control pipe until the
+    program starts; nothing else (close_range: every descriptor, whatever its number)."""
+    null = os.open("/dev/null", os.O_RDONLY)
+    for source, target in ((null, 0), (out_w, 1), (err_w, 2)):
+        os.dup2(source, target)
+    os.closerange(3, ctl_w)
+    os.closerange(ctl_w + 1, max(resource.getrlimit(resource.RLIMIT_NOFILE)[1], 1 << 20))
+
+
+def _set_environment(config: dict, workdir: str) -> None:
+    os.environ.clear()
+    os.environ.update(config["env"], HOME=workdir, TMPDIR=workdir)
+
+
+def _write_file(path: str, data: bytes) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
 
 
 def _apply_limits(request: dict, config: dict) -> None:
@@ -304,7 +330,7 @@ def _apply_limits(request: dict, config: dict) -> None:
         resource.setrlimit(which, (soft, hard))
 
 
-def _drop_privileges(uid: int, gid: int) -> None:
+def _drop_privileges(uid: int, gid: int, seccomp: tuple | None) -> None:
     """Become ``uid``:``gid`` with no capabilities and no way to gain any; abort otherwise."""
     if os.geteuid() == 0 or os.getuid() == 0:
         with contextlib.suppress(PermissionError):  # user namespace with setgroups denied: no groups to drop
@@ -315,38 +341,8 @@ def _drop_privileges(uid: int, gid: int) -> None:
     linux.check(linux.prctl(linux.PR_SET_NO_NEW_PRIVS, 1), "no_new_privs")
     if 0 in os.getresuid() or 0 in os.getresgid() or linux.has_caps():
         raise PermissionError("refusing to run a program with root privileges")
-    linux.deny_new_user_namespaces()  # no fresh capabilities in a user namespace of its own
-
-
-def _execute(code: str, tests: str, verdict_fd: int) -> None:
-    main = types.ModuleType("__main__")  # a real __main__, so that pickle finds the program's functions
-    main.__builtins__ = builtins
-    sys.modules["__main__"] = main
-    namespace = main.__dict__
-    exit_code, mark, phase = 0, PASSED_MARK, "<program>"
-    os.write(verdict_fd, RUNNING_MARK)  # from here on, whatever happens is the program's doing
-    try:
-        for phase, source in (("<program>", code), ("<tests>", tests)):
-            linecache.cache[phase] = (len(source), None, source.splitlines(True), phase)
-            exec(compile(source, phase, "exec"), namespace)
-    except SystemExit as stop:
-        exit_code = stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 1
-        if not isinstance(stop.code, (int, type(None))):
-            print(stop.code, file=sys.stderr)
-        # A clean exit asked for by the tests (unittest.main()) is their verdict; one asked for
-        # by the program's own code, before or during the tests, skips them: never a pass.
-        by_program = any(f.f_code.co_filename == "<program>" for f, _ in traceback.walk_tb(stop.__traceback__))
-        mark = PASSED_MARK if exit_code == 0 and phase == "<tests>" and not by_program else b""
-    except BaseException as error:
-        exit_code, mark = 1, (MEMORY_MARK if isinstance(error, MemoryError) else b"")
-        with contextlib.suppress(BaseException):  # skip this frame: the traceback starts in the program
-            traceback.print_exception(type(error), error, error.__traceback__.tb_next)
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(BaseException):
-            stream.flush()
-    with contextlib.suppress(OSError):
-        os.write(verdict_fd, mark)
-    os._exit(exit_code & 0xFF)
+    # No user namespace (fresh capabilities there), no system call through a foreign ABI.
+    linux.install_seccomp_filter(seccomp or linux.prepare_seccomp_filter())
 
 
 def main(argv: list[str]) -> int:

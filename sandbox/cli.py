@@ -21,7 +21,8 @@ def _group() -> None:
 
 @app.command()
 def check(
-    backend: str = typer.Option("auto", help=f"One of: {', '.join(BACKENDS)}."),
+    backend: str = typer.Option("auto", "--backend", "--sandbox",
+                                help=f"One of: {', '.join(BACKENDS)}. auto: bwrap, else unshare; no other."),
     as_json: bool = typer.Option(False, "--json", help="Print the record as JSON."),
     python: str | None = typer.Option(None, help="Interpreter to run programs with."),
 ) -> None:

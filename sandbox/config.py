@@ -36,7 +36,7 @@ def _require_seconds(name: str, value: object) -> None:
 class SandboxConfig:
     """How programs are isolated. The defaults suit HumanEval/MBPP-style tasks."""
 
-    backend: BackendName = "auto"
+    backend: BackendName = "auto"  # bwrap, else unshare (as root); docker and subprocess only when named
     python: str | None = None  # interpreter inside the sandbox; default: the running one
     bwrap_path: str = "bwrap"
     unshare_path: str = "unshare"

@@ -1,25 +1,27 @@
 """Docker backend: one locked-down container per program, through the ``docker`` SDK.
 
-Slower than the bwrap worker (a container start per program) but available wherever an
-engine is reachable. Inside the container the same runtime (``_worker.py``) enforces
-rlimits and the deadline; the container adds no network, a read-only root, a tmpfs /tmp,
-an unprivileged user without capabilities, and pids/memory limits. Removing the container
-kills everything the program started.
+Slower than the bwrap worker (a container start per program); used only when asked for by name
+(``SandboxConfig(backend="docker")``, ``--sandbox docker``), never chosen automatically. Inside the
+container the same runtime (``_worker.py``) enforces rlimits and the deadline; the container adds
+no network, a read-only root, a tmpfs /tmp, an unprivileged user without capabilities, and
+pids/memory limits. Removing the container kills everything the program started.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import time
 from typing import Any
 
 from ._protocol import FrameDecoder
 from .config import Program, SandboxConfig
-from .isolation import _PROBE_ISOLATED, Unavailable
+from .isolation import _PROBE_ISOLATED, VERDICT_LAYER, Unavailable
 from .layout import SANDBOX_ENV, worker_argv, worker_config
 from .result import ExecutionResult, classify, sandbox_error
 
+log = logging.getLogger("mabench.sandbox")
 MAX_REQUEST_CHARS = 100_000  # the request travels in an environment variable (execve limit: 128 KiB)
 
 
@@ -40,6 +42,10 @@ class DockerBackend:
         try:
             self.client.images.get(config.docker_image)
         except docker.errors.ImageNotFound:
+            # Said before it starts (a pull can take minutes and fetch hundreds of MB); only ever
+            # here, when the sandbox opens, never while programs run.
+            log.warning("mabench sandbox: Docker image %r is not present locally; pulling it now "
+                        "(docker pull %s)", config.docker_image, config.docker_image)
             try:
                 self.client.images.pull(config.docker_image)
             except self._errors as error:
@@ -49,6 +55,7 @@ class DockerBackend:
             raise Unavailable(f"probe failed: {probe.detail} {probe.stderr.strip()[-300:]}")
         self.reason = f"Docker engine {version} reachable; image {config.docker_image}; probe passed"
         self.layers = (
+            VERDICT_LAYER,
             "one container per program, removed afterwards (kills every process it started)",
             "network_mode=none, read-only root, tmpfs /tmp",
             f"user {config.uid}:{config.gid}, cap_drop=ALL, no-new-privileges",

@@ -30,8 +30,16 @@ from .result import classify
 from .worker import WorkerProcess
 
 log = logging.getLogger("mabench.sandbox")
-AUTO_ORDER = ("bwrap", "docker", "unshare", "subprocess")
-_SECCOMP_NOTE = "; seccomp refuses new user namespaces" if os.uname().machine in SECCOMP_ARCHES else ""
+# "auto" tries only isolating backends: docker and the plain subprocess run only when asked for by name.
+AUTO_ORDER = ("bwrap", "unshare")
+_SECCOMP_NOTE = ("; seccomp refuses new user namespaces and system calls through a foreign ABI (i386, x32)"
+                 if os.uname().machine in SECCOMP_ARCHES else "")
+NO_ISOLATION_HELP = (
+    "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap), "
+    "or ask knowingly for another backend: --sandbox docker (a container per program), or "
+    "--sandbox subprocess (NO isolation: programs can read your files and reach the network); "
+    "in Python, SandboxConfig(backend=...)"
+)
 PROBE_TIMEOUT_S = 30.0
 
 # Run inside a fresh worker before trusting it: each claimed layer is checked, not assumed.
@@ -162,8 +170,14 @@ class ProcessBackend:
             shutil.rmtree(self._staging, ignore_errors=True)
 
 
+# The same harness runs under every backend (docs/sandbox.md).
+VERDICT_LAYER = ("verdicts: programs hold only stdin/stdout/stderr; a pass is a per-program token the harness "
+                 "writes after the tests finish; exit(), os._exit, signals, exec: exited_early, never a pass")
+
+
 def _namespace_layers(config: SandboxConfig, backend: ProcessBackend) -> tuple[str, ...]:
     return tuple(filter(None, (
+        VERDICT_LAYER,
         "program user without capabilities; no_new_privs" + _SECCOMP_NOTE,
         "PID namespace per program, the program its PID 1: when it ends, all it started is killed",
         "mount namespace per program: read-only root, fresh tmpfs /tmp and /dev/shm "
@@ -214,6 +228,7 @@ def _open_subprocess(config: SandboxConfig, python: str) -> tuple[ProcessBackend
     backend = ProcessBackend("subprocess", config, python, [])
     worker = backend.probe(_PROBE_PLAIN.replace("ROOT_HOST", repr(root)))
     layers = tuple(filter(None, (
+        VERDICT_LAYER,
         "program user without capabilities" if root else "runs as the calling user",
         "no_new_privs" + _SECCOMP_NOTE,
         "rlimits: address space, CPU seconds, processes, file size, open files, core",
@@ -228,7 +243,8 @@ OPENERS = {"bwrap": _open_bwrap, "unshare": _open_unshare, "subprocess": _open_s
 
 
 def select_backend(config: SandboxConfig) -> tuple[Isolation, Any, WorkerProcess | None]:
-    """Try the configured backend (or, for "auto", each in AUTO_ORDER); first that works wins.
+    """Try the configured backend (or, for "auto", each in AUTO_ORDER: isolating ones only); first
+    that works wins. SandboxUnavailable says what was tried and, for "auto", what to do.
 
     Returns the isolation record, the backend (ProcessBackend or DockerBackend) and, for
     process backends, the already-probed first worker.
@@ -262,4 +278,7 @@ def select_backend(config: SandboxConfig) -> tuple[Isolation, Any, WorkerProcess
         isolation = Isolation(name, reason, fallback=bool(rejected), rejected=tuple(rejected), layers=layers,
                               program_user=user, python=python, warnings=tuple(warnings))
         return isolation, backend, worker
-    raise SandboxUnavailable("no sandbox backend works here: " + "; ".join(f"{b}: {r}" for b, r in rejected))
+    tried = "; ".join(f"{b}: {r}" for b, r in rejected)
+    if config.backend == "auto":
+        raise SandboxUnavailable(f"no isolating sandbox works here ({tried}); {NO_ISOLATION_HELP}")
+    raise SandboxUnavailable(f"the {config.backend!r} sandbox does not work here ({tried})")

@@ -24,6 +24,7 @@ def load(name, source):
     return module
 load("_mabench_linux", {linux!r})
 load("_mabench_protocol", {protocol!r})
+load("_mabench_harness", {harness!r})
 sys.exit(load("_mabench_worker", {worker!r}).main(sys.argv))
 """
 SANDBOX_ENV = {
@@ -96,7 +97,7 @@ def worker_config(mode: str, *, uid: int, gid: int, rootfs: dict | None = None, 
 
 def worker_argv(python: str, config: str) -> list[str]:
     """``python -I -c <bootstrap> <config>``. -I: ignore PYTHON* variables and user site-packages."""
-    sources = {name: (_HERE / f"_{name}.py").read_text() for name in ("linux", "protocol", "worker")}
+    sources = {name: (_HERE / f"_{name}.py").read_text() for name in ("linux", "protocol", "harness", "worker")}
     return [python, "-I", "-c", _BOOTSTRAP.format(**sources), config]
 
 

@@ -5,6 +5,11 @@ annotations `datasets` stores column-wise), and the flattened ``mehuldamani/ambi
 paper (a question plus a list of answers). Gold: one alias group per distinct answer, merged over all
 annotations. Judge: SQuAD-normalised exact match against every alias; the record keeps the annotations (for
 AmbigQA F1) and the covered groups.
+
+The bundled sample is 100 questions of the official dev split, in its light schema and with their NQ ids,
+stratified to keep the dev split's mix of single- and multi-answer questions (rule and counts in
+``tasks/data/NOTICE.md``; rebuilt by ``scripts/build_bundled_data.py``). It is an evaluation set: a
+training split taken from the dev split must leave out `bundled_ids()`.
 """
 
 from __future__ import annotations
@@ -31,6 +36,12 @@ SYSTEM_PROMPT = (
     "You answer open-domain questions that may be ambiguous: a question can have several valid readings, "
     "each with its own answer. Answers are graded by exact match, so write only a short name, date or number."
 )
+
+
+def bundled_ids() -> frozenset[str]:
+    """The ids of the bundled evaluation sample; training questions must not be among them."""
+    records = read_records(bundled(SAMPLE), f"bundled {SAMPLE}", EXPECTED)
+    return frozenset(str(record["id"]) for _, record in records)
 
 
 def annotation_groups(annotation: dict[str, Any]) -> list[list[str]]:
@@ -139,7 +150,8 @@ def questions_from_records(records: list[tuple[str, Any]], prefix: str) -> list[
 @task(
     "ambigqa",
     description="Ambiguous open-domain QA; several readings, one answer each",
-    source="sewon/ambig_qa (light) or mehuldamani/ambigQA (flat); bundled sample: 34 questions",
+    source="sewon/ambig_qa (light) or mehuldamani/ambigQA (flat); bundled: 100 real dev questions",
+    hub_ids=tuple(HUB_IDS),
 )
 class AmbigQA:
     def load(self, data_path: DataSource = None) -> list[Question]:

@@ -3,7 +3,10 @@ stripping, and a judge that runs every candidate of a record in one `mabench.san
 
 Programs never run in this process: execution is the sandbox's alone. A candidate passes when the sandbox
 reports PASSED for its program followed by its tests. The record's extra keeps one execution entry per
-candidate (status, passed, duration, detail, a stderr tail) and the tests it ran against.
+candidate (status, passed, duration, detail, a stderr tail) and the tests it ran against; a program that
+ended before its tests did has status ``exited_early`` there (the run summary counts them). When the sandbox
+itself fails on a candidate, the judge raises `JudgeUnavailable`: the record is kept with its error set,
+excluded from the scores and retried by a resumed run, never scored as a wrong answer.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mabench.answer_format import parse_answer_set, tag_skeleton
-from mabench.types import AnswerSet, Candidate, Judgement, Mode
+from mabench.types import AnswerSet, Candidate, Judgement, JudgeUnavailable, Mode
 
 if TYPE_CHECKING:
     from mabench.sandbox import ExecutionResult, Sandbox
@@ -84,7 +87,8 @@ class ProgramJudge:
     def judge(self, candidates: Sequence[Candidate], build: Callable[[str], tuple[str, str] | None]
               ) -> tuple[list[Judgement], list[dict[str, Any]]]:
         """One judgement and one execution entry per candidate; `build` turns a candidate's text into
-        (program, tests), or None for an empty candidate, which is not run."""
+        (program, tests), or None for an empty candidate, which is not run. Raises `JudgeUnavailable` when
+        the sandbox failed on any candidate (the record is then retried, not scored)."""
         built = [build(c.text) for c in candidates]
         results = iter(self.run([b for b in built if b is not None]))
         judgements, executions = [], []
@@ -102,4 +106,8 @@ class ProgramJudge:
                 "duration_s": round(result.duration_s, 4), "detail": result.detail,
                 "stderr": result.stderr[-STDERR_TAIL:],
             })
+        broken = [e for e in executions if e["status"] == "sandbox_error"]
+        if broken:
+            raise JudgeUnavailable(f"the sandbox failed on {len(broken)} of {len(executions)} programs: "
+                                   f"{broken[0]['detail']}", judgements, {"executions": executions})
         return judgements, executions

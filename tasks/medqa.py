@@ -71,7 +71,8 @@ def question_from_record(record: Any, where: str, qid: str) -> Question:
 
 
 def questions_from_records(records: list[tuple[str, Any]]) -> list[Question]:
-    """Records in file order; ids are the 1-based record number (the original files carry no id)."""
+    """Records in file order; ids are the 1-based record number (the original files carry no id). The
+    bundled file is the first records of the official test file, so its ids are the original line numbers."""
     return [question_from_record(r, where, f"medqa-{i:04d}") for i, (where, r) in enumerate(records, start=1)]
 
 
@@ -123,7 +124,8 @@ def multi_option_instructions(k: int) -> str:
 @task(
     "medqa",
     description="USMLE multiple choice (4 options); multi mode lists up to K options",
-    source="GBaker/MedQA-USMLE-4-options (MedQA US, 4 options); bundled sample: 32 questions",
+    source="GBaker/MedQA-USMLE-4-options (MedQA US, 4 options); bundled: first 100 of the test split",
+    hub_ids=tuple(HUB_IDS),
 )
 class MedQA:
     def load(self, data_path: DataSource = None) -> list[Question]:

@@ -8,7 +8,7 @@ A third-party package adds a task by declaring, in its own pyproject.toml::
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
@@ -25,6 +25,10 @@ class TaskSpec:
     description: str
     source: str  # where the data comes from (Hub id, paper)
     modes: tuple[Mode, ...] = ("multi", "bok")
+    # The bundled sample (used when no --data-path is given) was written for mabench, not drawn from the
+    # dataset: listings, run summaries and manifests must say so, so nobody reads its scores as real ones.
+    synthetic_sample: bool = False
+    hub_ids: tuple[str, ...] = ()  # Hub datasets that `--data-path TASK=hf:ID` knows how to read
 
 
 class Task(Protocol):
@@ -46,15 +50,23 @@ class Task(Protocol):
 T = TypeVar("T")
 
 
-def task(name: str, *, description: str, source: str, modes: tuple[Mode, ...] = ("multi", "bok")
-         ) -> Callable[[type[T]], type[T]]:
+def task(name: str, *, description: str, source: str, modes: tuple[Mode, ...] = ("multi", "bok"),
+         synthetic_sample: bool = False, hub_ids: tuple[str, ...] = ()) -> Callable[[type[T]], type[T]]:
     """Class decorator that attaches the task's spec; registration itself is the entry point."""
 
     def wrap(cls: type[T]) -> type[T]:
-        cls.spec = TaskSpec(name, description, source, modes)  # type: ignore[attr-defined]
+        spec = TaskSpec(name, description, source, modes, synthetic_sample, hub_ids)
+        cls.spec = spec  # type: ignore[attr-defined]
         return cls
 
     return wrap
+
+
+def synthetic_tasks(tasks: Mapping[str, object], data_path: Mapping[str, str]) -> list[str]:
+    """The tasks of a run that read a synthetic bundled sample: flagged by their spec, and given no
+    --data-path (real data replaces the sample). Objects without a spec count as real."""
+    return sorted(name for name, t in tasks.items()
+                  if getattr(getattr(t, "spec", None), "synthetic_sample", False) and name not in data_path)
 
 
 class DataFormatError(ValueError):

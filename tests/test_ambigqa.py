@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
-from mabench.tasks import DataFormatError, UnknownTaskError, available_tasks, load_task
-from mabench.tasks.ambigqa import merge_groups
 
 from mabench.answer_format import parse_answer_set
+from mabench.tasks import DataFormatError, UnknownTaskError, available_tasks, load_task
+from mabench.tasks.ambigqa import SAMPLE, bundled_ids, merge_groups
+from mabench.tasks.sources import bundled
+from mabench.text import normalize_answer
+
+# The official AmbigQA light dev split (dev_light.json, 2,002 questions): 1,211 of them have more than one
+# distinct answer once their annotations' alias groups are merged (counted with mabench's loader; see
+# tasks/data/NOTICE.md). The bundled sample must keep that mix.
+DEV_QUESTIONS, DEV_MULTI_ANSWER = 2002, 1211
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +44,33 @@ def test_groups_that_share_an_alias_across_annotations_are_one_answer():
     assert merged == [["Mount Everest", "Everest"], ["Mauna Kea"]]
 
 
+def test_bundled_sample_is_real_dev_questions_in_the_dev_splits_mix(ambigqa):
+    raw = json.loads(bundled(SAMPLE).read_text())
+    assert len(raw) >= 100 and all(set(r) == {"annotations", "id", "question"} for r in raw)  # the light schema
+    assert all(re.fullmatch(r"-?\d+", r["id"]) for r in raw)  # Natural Questions example ids, as in the dev file
+    questions = ambigqa.load()
+    multi = sum(len(q.gold) > 1 for q in questions)
+    assert abs(multi / len(questions) - DEV_MULTI_ANSWER / DEV_QUESTIONS) <= 1 / len(questions)
+    assert 0 < multi < len(questions)
+
+
+def test_bundled_ids_are_the_evaluation_sample_a_training_split_must_avoid(ambigqa):
+    ids = bundled_ids()
+    assert ids == {q.id for q in ambigqa.load()} and len(ids) >= 100
+
+
 def test_judge_matches_aliases_after_squad_normalisation(ambigqa):
-    q = next(q for q in ambigqa.load() if q.inputs["question"] == "Who directed titanic?")
+    """A real bundled question whose first answer has two different aliases: one written in another case,
+    with an article and punctuation, the other with doubled spaces."""
+    q = next(q for q in ambigqa.load() if len(q.gold[0]) > 1 and len(q.gold[0][1].split()) > 1
+             and normalize_answer(q.gold[0][0]) != normalize_answer(q.gold[0][1]))
+    first, alias = q.gold[0][0], q.gold[0][1]
+    wrong = "Nobody At All Zzyzx"
+    assert not any(normalize_answer(wrong) == normalize_answer(a) for group in q.gold for a in group)
     answers = parse_answer_set(
-        "<answer1>the CAMERON.</answer1><confidence1>0.5</confidence1>"
-        "<answer2>James  Cameron</answer2><confidence2>0.2</confidence2>"
-        "<answer3>Spielberg</answer3><confidence3>0.1</confidence3>", k=3)
+        f"<answer1>the {alias.upper()}.</answer1><confidence1>0.5</confidence1>"
+        f"<answer2>{first.replace(' ', '  ')}</answer2><confidence2>0.2</confidence2>"
+        f"<answer3>{wrong}</answer3><confidence3>0.1</confidence3>", k=3)
     judgements, extra = ambigqa.judge(q, answers)
     assert [j.correct for j in judgements] == [True, True, False]
     assert [j.method for j in judgements] == ["alias", "exact", "none"]

@@ -11,12 +11,12 @@ import time
 from pathlib import Path
 
 import pytest
-from mabench.tasks import load_task
 from typer.testing import CliRunner
 
 from mabench.cli import app
 from mabench.config import RunConfig
 from mabench.runner import build_record, run
+from mabench.tasks import load_task
 from mabench.types import Generation
 
 FAST = ["--k", "3", "--max-new-tokens", "16", "--batch-size", "4", "--seed", "7"]
@@ -45,8 +45,9 @@ def test_run_writes_one_record_per_question_and_mode_and_prints_modes_side_by_si
     assert result.exit_code == 0, result.output
     run_dir = only_run_dir(tmp_path)
     records = lines(run_dir)
+    first_six = [q.id for q in load_task("ambigqa").load()[:6]]
     assert sorted((r["mode"], r["question_id"]) for r in records) == sorted(
-        (m, f"mabench-ambig-{i:03d}") for m in ("multi", "bok") for i in range(1, 7))
+        (m, qid) for m in ("multi", "bok") for qid in first_six)
     for r in records:
         assert len(r["generations"]) == (1 if r["mode"] == "multi" else 3)
         assert len(r["judgements"]) == len(r["answer_set"]["candidates"])
@@ -105,14 +106,16 @@ def test_killed_run_resumes_without_duplicates_and_matches_an_uninterrupted_run(
 
 def test_bok_candidates_are_the_samples_in_order_with_duplicates_counted():
     task = load_task("ambigqa")
-    question = next(q for q in task.load() if q.inputs["question"].startswith("Who directed titanic"))
-    texts = ["<answer>James Cameron</answer><confidence>0.7</confidence>", "no tags at all",
-             "<answer>james cameron</answer><confidence>0.6</confidence>",
-             "<answer>Jean Negulesco</answer><confidence>0.4</confidence>"]
+    # A real question with two readings; its first two gold answers, the first once more in lower case.
+    question = next(q for q in task.load() if len(q.gold) >= 2 and q.gold[0][0].lower() != q.gold[1][0].lower())
+    first, second = question.gold[0][0], question.gold[1][0]
+    texts = [f"<answer>{first}</answer><confidence>0.7</confidence>", "no tags at all",
+             f"<answer>{first.lower()}</answer><confidence>0.6</confidence>",
+             f"<answer>{second}</answer><confidence>0.4</confidence>"]
     gens = [Generation(text=t, prompt_tokens=10, completion_tokens=5, finish_reason="stop", sample_index=i)
             for i, t in enumerate(texts)]
     record = build_record(task, question, "bok", 4, gens)
-    assert [c.text for c in record.answer_set.candidates] == ["James Cameron", "james cameron", "Jean Negulesco"]
+    assert [c.text for c in record.answer_set.candidates] == [first, first.lower(), second]
     assert [c.rank for c in record.answer_set.candidates] == [1, 3, 4]  # rank is the sample position
     assert record.answer_set.duplicate_answers and not record.answer_set.format_ok
     assert [j.correct for j in record.judgements] == [True, True, True]
@@ -139,7 +142,8 @@ def test_bad_arguments_exit_2_and_name_the_valid_choices(tmp_path, args, message
 def test_tasks_command_lists_name_source_size_and_modes():
     result = invoke("tasks")
     assert result.exit_code == 0
-    assert "ambigqa" in result.output and "34" in result.output and "multi,bok" in result.output
+    size = str(len(load_task("ambigqa").load()))
+    assert "ambigqa" in result.output and size in result.output and "multi,bok" in result.output
 
 
 def _hf(model: str):

@@ -1,8 +1,10 @@
 """A response cache in front of any backend: one SQLite row per generated sample.
 
-The key hashes, as canonical JSON: the backend's model fingerprint, the full chat messages, every sampling
-parameter (temperature, top_p, max_new_tokens), the request's n and seed, and the sample index. Changing any of
-them, e.g. the temperature, misses the cache. Failed generations (finish_reason "error") are never stored, so
+The key hashes, as canonical JSON: the model's identity (`identity.ModelIdentity.fingerprint`: checkpoint
+content hash, dtype, device, or the API server's base URL and its description of the model, the same identity
+the run id covers), the full chat messages, every sampling parameter (temperature, top_p, max_new_tokens), the
+request's n and seed, and the sample index. Changing any of them, e.g. the temperature or the checkpoint served
+under a name, misses the cache. Failed generations (finish_reason "error") are never stored, so
 a resumed run asks the model again for them.
 
 The file lives in the run directory by default (`--fresh` discards it with the run), or at a shared path
@@ -20,7 +22,7 @@ from typing import Any
 
 from mabench.types import Generation
 
-from .base import Backend, GenerationRequest, SamplingConfig
+from .base import Backend, Closing, GenerationRequest, SamplingConfig
 
 SCHEMA_VERSION = 1
 
@@ -69,21 +71,31 @@ class ResponseCache:
         self._db.close()
 
 
-class CachedBackend:
+class CachedBackend(Closing):
     """Serves cached samples and asks `inner` only for requests with a missing sample. A backend whose samples
     depend on the batch they were generated in (`batch_invariant` false, e.g. HF) is given the whole batch
     whenever anything is missing, so a cached run matches an uncached one exactly."""
 
-    def __init__(self, inner: Backend, cache: ResponseCache):
+    def __init__(self, inner: Backend, cache: ResponseCache, fingerprint: str | None = None):
+        """`fingerprint` keys the cache (the model identity's fingerprint; `inner.fingerprint` if not given)."""
         self.inner = inner
         self.cache = cache
         self.name: str = inner.name
-        self.fingerprint: str = inner.fingerprint
+        self.fingerprint: str = fingerprint or inner.fingerprint
         self.chat_template_hash: str | None = inner.chat_template_hash
         self.preferred_batch_size: int | None = getattr(inner, "preferred_batch_size", None)
         self.batch_invariant: bool = getattr(inner, "batch_invariant", False)
         self.hits = 0
         self.lookups = 0
+
+    def close(self) -> None:
+        """Close the inner backend and the cache file."""
+        try:
+            close = getattr(self.inner, "close", None)
+            if callable(close):
+                close()
+        finally:
+            self.cache.close()
 
     def stats(self) -> dict[str, Any]:
         inner = getattr(self.inner, "stats", None)

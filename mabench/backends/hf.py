@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -10,35 +11,45 @@ from pathlib import Path
 
 from mabench.types import Generation
 
-from .base import GenerationRequest, SamplingConfig, UnknownModelError
+from .base import Closing, GenerationRequest, SamplingConfig, UnknownModelError
 
 
 def _fingerprint(path: str) -> str:
-    local = Path(path)
-    digest = hashlib.sha256()
-    if local.is_dir():
-        for file in sorted(local.iterdir()):
-            if file.name == "config.json" or file.suffix in {".json", ".jinja"}:
-                digest.update(file.name.encode() + file.read_bytes())
-            elif file.is_file():
-                digest.update(f"{file.name}:{file.stat().st_size}".encode())
-    else:
-        digest.update(path.encode())
-    return digest.hexdigest()[:16]
+    """A local folder's content hash (`filehash.folder_hash`), else the name as given."""
+    from .filehash import folder_hash
+
+    return folder_hash(Path(path)) if Path(path).is_dir() else path
 
 
-class HFBackend:
+def placement(device: str | None = None) -> tuple[str, str]:
+    """(device class, dtype name) the backend runs in: bfloat16 on CUDA, float32 on CPU. One place, because the
+    run identity records them before the model is loaded."""
+    if device is None:
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return device, "bfloat16" if device.startswith("cuda") else "float32"
+
+
+class HFBackend(Closing):
     name = "hf"
 
-    def __init__(self, model: str, device: str | None = None):
+    def __init__(self, model: str, device: str | None = None, adapter: Path | None = None):
+        """`model`: a Hugging Face folder or Hub id. `adapter`: a peft LoRA folder merged into it once at load (the
+        bundled checkpoints), so generation runs at the base model's speed."""
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
+        self.device, dtype_name = placement(device)
+        dtype = getattr(torch, dtype_name)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(model)
-            self.model = AutoModelForCausalLM.from_pretrained(model, dtype=dtype).to(self.device).eval()
+            loaded = AutoModelForCausalLM.from_pretrained(model, dtype=dtype)
+            if adapter is not None:
+                from peft import PeftModel
+
+                loaded = PeftModel.from_pretrained(loaded, str(adapter)).merge_and_unload()
+            self.model = loaded.to(self.device).eval()
         except OSError as err:
             raise UnknownModelError(
                 f"could not load model {model!r}: {err}. Expected a local Hugging Face model directory "
@@ -52,9 +63,21 @@ class HFBackend:
         eos = self.model.generation_config.eos_token_id
         eos = eos if eos is not None else self.tokenizer.eos_token_id
         self._eos = set(eos if isinstance(eos, list) else [eos])
-        revision = getattr(self.model.config, "_commit_hash", None)
-        self.fingerprint = f"{model}@{revision}" if revision and not Path(model).is_dir() else _fingerprint(model)
+        self._source = str(adapter) if adapter is not None else model
         self.chat_template_hash = hashlib.sha256(self.tokenizer.chat_template.encode()).hexdigest()[:16]
+
+    def close(self) -> None:
+        """Drop the weights, so that a long process (tests, a notebook) gets the memory back."""
+        self.__dict__.pop("model", None)
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """The folder's content hash, or the Hub id at its commit; computed on first use only, since the run
+        identity (`identity.model_identity`) has already hashed the folder and the runner keys on that."""
+        revision = getattr(self.model.config, "_commit_hash", None)
+        if revision and not Path(self._source).is_dir():
+            return f"{self._source}@{revision}"
+        return _fingerprint(self._source)
 
     def generate(self, requests: Sequence[GenerationRequest], sampling: SamplingConfig) -> list[list[Generation]]:
         """One `model.generate` call per distinct n. The sampling RNG is seeded from the requests' seeds,

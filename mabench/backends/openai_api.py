@@ -4,8 +4,10 @@
   was the first transport; it spends about 2.3 ms of CPU per request against 0.45 ms for aiohttp, which caps
   one process near 430 requests/s, below the 625/s that 64 concurrent 100 ms requests need. See
   benchmarks/RESULTS.md.)
-- The API key is read from the environment variable named by `BackendOptions.api_key_env` (OPENAI_API_KEY);
-  local servers that need none get the placeholder "EMPTY".
+- The API key is read from the environment variable named by `OpenAIOptions.api_key_env` (OPENAI_API_KEY);
+  an unset or empty variable is an error unless it is `none` (a server that needs no key: no Authorization
+  header is sent). The key never leaves the request headers: error reasons are scrubbed of it
+  (`credentials`).
 - Best-of-k asks for `n=k` in one request. A server that answers with fewer choices (or rejects `n` with a
   400/422) is remembered as not honouring `n`, and the missing samples are fetched as separate requests,
   sample i with seed `sample_seed(seed, i)` (the n-sample request is sent with `sample_seed(seed, 0)`).
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import time
 from collections import Counter
@@ -35,8 +36,9 @@ from typing import Any, TypeVar
 
 from mabench.types import Generation, Message
 
-from .base import GenerationRequest, SamplingConfig, UnknownModelError, sample_seed
-from .options import BackendOptions
+from .base import Closing, GenerationRequest, SamplingConfig, UnknownModelError, sample_seed
+from .credentials import api_key, endpoint, redact_url, scrub, secrets_of
+from .options import OpenAIOptions
 from .retry import RetryPolicy, is_retryable_status, retry_after_seconds
 from .tokens import TokenCounter, UsageSource
 
@@ -125,11 +127,11 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coro).result()
 
 
-class OpenAIBackend:
+class OpenAIBackend(Closing):
     name = "openai"
     batch_invariant = True  # each request's samples depend on its own seed only
 
-    def __init__(self, model: str, options: BackendOptions):
+    def __init__(self, model: str, options: OpenAIOptions):
         try:
             import aiohttp
         except ImportError as err:
@@ -139,7 +141,9 @@ class OpenAIBackend:
         self._aiohttp = aiohttp
         self.model = model
         self.options = options
-        self.fingerprint = f"openai:{model}@{options.base_url}"
+        self._api_key = api_key(f"openai:{model}", options)
+        self._secrets = secrets_of(options.base_url, self._api_key)
+        self.fingerprint = f"openai:{model}@{redact_url(options.base_url, self._api_key)}"
         self.chat_template_hash = None  # the server applies its own template
         self.preferred_batch_size = max(64, 4 * options.concurrency)
         self.policy = RetryPolicy(max_retries=options.max_retries, base=options.backoff_base, cap=options.backoff_max)
@@ -163,14 +167,16 @@ class OpenAIBackend:
     async def _generate(self, requests: Sequence[GenerationRequest], sampling: SamplingConfig
                         ) -> list[list[Generation]]:
         aiohttp = self._aiohttp
-        api_key = os.environ.get(self.options.api_key_env) or "EMPTY"
+        headers = {"Content-Type": "application/json"}
+        if self._api_key is not None:
+            headers["Authorization"] = f"Bearer {self._api_key}"
         session = aiohttp.ClientSession(
-            headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
+            headers=headers,
             timeout=aiohttp.ClientTimeout(total=self.options.request_timeout),
             connector=aiohttp.TCPConnector(limit=self.options.concurrency),
         )
         async with session:
-            conn = Connection(session, f"{self.options.base_url}/chat/completions",
+            conn = Connection(session, endpoint(self.options.base_url or "", "chat/completions"),
                               asyncio.Semaphore(self.options.concurrency))
             return list(await asyncio.gather(*(self._one(conn, r, sampling) for r in requests)))
 
@@ -264,6 +270,7 @@ class OpenAIBackend:
 
     def _failed(self, indices: Sequence[int] | range, reason: str) -> list[Generation]:
         self._counts["failed_samples"] += len(indices)
+        reason = scrub(reason, self._secrets)
         return [Generation(text="", prompt_tokens=0, completion_tokens=0, finish_reason="error", sample_index=i,
                            error=reason) for i in indices]
 

@@ -9,7 +9,7 @@ parameters are ignored: what was generated is what is scored.
 JSONL schema: one JSON object per line (blank lines and lines starting with `#` are skipped; unknown keys are
 ignored). When a prompt occurs on several lines, the last one wins.
 
-    {"task": "ambigqa", "question_id": "mabench-ambig-001", "mode": "multi", "k": 3,
+    {"task": "ambigqa", "question_id": "8630912480840635425", "mode": "multi", "k": 3,
      "generations": ["<answer1>Paris</answer1><confidence1>0.6</confidence1>..."]}
 
 - The prompt, in one of two forms:
@@ -28,15 +28,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from mabench.types import Generation, Message, Mode, SampleRecord
+from mabench.types import Generation, Message, Mode, PromptSource
 
-from .base import GenerationRequest, SamplingConfig, UnknownModelError
+from .base import Closing, GenerationRequest, SamplingConfig, UnknownModelError
+from .lmeval_replay import is_lmeval_source, read_lmeval_samples
 
 SOURCE_FORMS = "a mabench run directory (with samples.jsonl) or a .jsonl file of generations"
 
@@ -79,47 +80,37 @@ def prompt_key(messages: Sequence[Message]) -> str:
     return json.dumps(list(messages), sort_keys=True, ensure_ascii=False)
 
 
-class PromptBuilder:
-    """The messages mabench sends for (task, question id, mode, k), with tasks and data files loaded once."""
-
-    def __init__(self) -> None:
-        self._tasks: dict[str, Any] = {}
-        self._questions: dict[tuple[str, str | None], dict[str, Any]] = {}
-
-    def messages(self, task: str, question_id: str, mode: Mode, k: int, data_path: str | None) -> list[Message]:
-        from mabench.tasks import load_task
-
-        if task not in self._tasks:
-            self._tasks[task] = load_task(task)
-        if (task, data_path) not in self._questions:
-            loaded = self._tasks[task].load(Path(data_path) if data_path else None)
-            self._questions[(task, data_path)] = {q.id: q for q in loaded}
-        question = self._questions[(task, data_path)].get(question_id)
-        if question is None:
-            raise KeyError(f"task {task!r} has no question {question_id!r}"
-                           + (f" in {data_path}" if data_path else " in its bundled data"))
-        return self._tasks[task].messages(question, mode, k)
-
-
-class ReplayBackend:
+class ReplayBackend(Closing):
     name = "replay"
     batch_invariant = True
     preferred_batch_size = 4096
 
-    def __init__(self, source: str):
+    def __init__(self, source: str, prompts: PromptSource | None = None):
+        """`prompts` rebuilds the messages of recorded questions (run directories, JSONL lines by question id);
+        replay imports no task, so the caller passes it (the CLI passes `mabench.prompts.TaskPrompts()`)."""
         path = Path(source)
+        self._prompts = prompts
         self.source = path
         self.chat_template_hash: str | None = None
         self._table: dict[str, list[Generation]] = {}
         self._served: Counter[str] = Counter()
-        if path.is_dir():
+        if is_lmeval_source(path):  # lm-eval --log_samples files of mabench_* tasks: see lmeval_replay.py
+            self._table, self.fingerprint = read_lmeval_samples(path, self._builder(source))
+        elif path.is_dir():
             self._load_run_dir(path)
         elif path.is_file():
             self._load_jsonl(path)
         else:
             raise ReplaySourceError(f"replay source {source!r} does not exist; expected {SOURCE_FORMS}")
-        data = (path / "samples.jsonl") if path.is_dir() else path
-        self.fingerprint = f"replay:{hashlib.sha256(data.read_bytes()).hexdigest()[:16]}"
+        if not is_lmeval_source(path):
+            data = (path / "samples.jsonl") if path.is_dir() else path
+            self.fingerprint = f"replay:{hashlib.sha256(data.read_bytes()).hexdigest()[:16]}"
+
+    def _builder(self, source: str) -> PromptSource:
+        if self._prompts is None:
+            raise ReplaySourceError(f"replay source {source!r} names questions by id: rebuilding their prompts needs "
+                                    "the tasks' prompts (ReplayBackend(source, prompts=mabench.prompts.TaskPrompts()))")
+        return self._prompts
 
     def stats(self) -> dict[str, Any]:
         return {"replay": {"source": str(self.source), "prompts": len(self._table), **self._served}}
@@ -150,16 +141,18 @@ class ReplayBackend:
         if not samples.is_file() or not manifest_path.is_file():
             raise ReplaySourceError(f"replay source {str(run_dir)!r} is a folder without samples.jsonl and "
                                     f"manifest.json; expected {SOURCE_FORMS}")
-        from mabench.store import RunStore
+        from mabench.store import RunReader, RunStoreError
 
-        manifest = json.loads(manifest_path.read_text())
+        reader = RunReader(run_dir)  # read-only: the source run is never changed, even mid-write
+        try:
+            manifest = reader.read_manifest() or {}
+            latest = reader.latest()
+        except RunStoreError as err:
+            raise ReplaySourceError(f"replay source {str(run_dir)!r}: {err}") from None
         self.chat_template_hash = manifest.get("chat_template_hash")
         config = manifest.get("config") or {}
         k, data_paths = config.get("k"), config.get("data_path") or {}
-        builder = PromptBuilder()
-        latest: dict[tuple[str, str, str], SampleRecord] = {}
-        for record in RunStore(run_dir).load_records():
-            latest[(record.task, record.mode, record.question_id)] = record
+        builder = self._builder(str(run_dir))
         for (task, mode, question_id), record in latest.items():
             try:
                 messages = builder.messages(task, question_id, mode, int(k), data_paths.get(task))  # type: ignore
@@ -169,7 +162,7 @@ class ReplayBackend:
             self._table[prompt_key(messages)] = list(record.generations)
 
     def _load_jsonl(self, path: Path) -> None:
-        builder = PromptBuilder()
+        builder = _Lazy(lambda: self._builder(str(path)))
         for number, line in enumerate(path.read_text().splitlines(), start=1):
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
@@ -189,6 +182,16 @@ class ReplayBackend:
                 except (KeyError, ValueError) as err:
                     raise ReplaySourceError(f"{where}: {err}") from None
             self._table[prompt_key(messages)] = [_generation(g, i) for i, g in enumerate(entry.generations)]
+
+
+class _Lazy:
+    """A PromptSource asked for only when a line names its question by id (lines with messages need none)."""
+
+    def __init__(self, get: Callable[[], PromptSource]):
+        self._get = get
+
+    def messages(self, task: str, question_id: str, mode: Mode, k: int, data_path: str | None) -> list[Message]:
+        return self._get().messages(task, question_id, mode, k, data_path)
 
 
 def _generation(entry: str | ReplayGeneration, index: int) -> Generation:

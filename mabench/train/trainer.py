@@ -21,8 +21,12 @@ from typing import Any
 from mabench.manifest import TRAINING_RECORD
 
 from .config import TrainConfig, TrainConfigError, build_grpo_config
-from .data import build_dataset, load_questions
-from .reward_funcs import build_reward_funcs
+from .data import build_dataset
+from .lora import finalize_adapter
+from .policy import build_policy
+from .profiles import resolve_rewards
+from .reward_funcs import build_profile_reward_funcs
+from .splits import RECORD_KEY, select_questions, training_record
 
 TRAIN_LOG = "train_log.jsonl"
 RESOLVED_CONFIG = "train_config.yaml"
@@ -69,6 +73,17 @@ def _log_callback(path: Path) -> Any:
     return JsonlLog()
 
 
+def _check_prompt_lengths(tokenizer: Any, dataset: Any, limit: int) -> None:
+    """The authors' trainer truncates prompts to max_prompt_length tokens; TRL 1.16 cannot, so a longer prompt is
+    an error instead of a silently different experiment."""
+    for row in dataset:
+        ids = tokenizer.apply_chat_template(row["prompt"], add_generation_prompt=True, tokenize=True)
+        n = len(ids["input_ids"] if hasattr(ids, "keys") else ids)  # a BatchEncoding in transformers 5
+        if n > limit:
+            raise TrainConfigError(f"max_prompt_length: question {row['question_id']!r} has a {n}-token prompt, "
+                                   f"more than {limit}")
+
+
 def train(config: TrainConfig, out: Path, *, task: Any | None = None) -> TrainResult:
     """Train `config.model` on `config.task` with `config.method`; `task` overrides the registry lookup (a Task
     object, e.g. a synthetic one). Writes the checkpoint directory `out` and returns what it wrote."""
@@ -84,9 +99,10 @@ def train(config: TrainConfig, out: Path, *, task: Any | None = None) -> TrainRe
     modes = getattr(getattr(task, "spec", None), "modes", (spec.mode,))
     if spec.mode not in modes:
         raise TrainConfigError(f"task {config.task!r} has no {spec.mode!r} mode, which method {spec.name!r} needs")
-    questions = load_questions(task, config.data_path, config.limit, config.seed, config.shuffle)
-    dataset = build_dataset(task, questions, spec, config.k)
-    reward_funcs, _ = build_reward_funcs(task, spec, config.k, config.reward_weights, config.accuracy)
+    questions = select_questions(task, config)
+    resolved = resolve_rewards(config)
+    dataset = build_dataset(task, questions, spec, config.k, resolved.prompt)
+    reward_funcs, _ = build_profile_reward_funcs(task, spec, config.k, resolved, config.accuracy)
 
     base = resolve_base_model(config.model)
     try:
@@ -95,19 +111,32 @@ def train(config: TrainConfig, out: Path, *, task: Any | None = None) -> TrainRe
         raise TrainConfigError(f"could not load model {config.model!r}: {err}") from err
     if tokenizer.chat_template is None:
         raise TrainConfigError(f"model {config.model!r} has no chat template; mabench trains chat models only")
+    if config.max_prompt_length is not None:
+        _check_prompt_lengths(tokenizer, dataset, config.max_prompt_length)
     out = Path(out)
     args = build_grpo_config(config, out)
     out.mkdir(parents=True, exist_ok=True)
     (out / TRAIN_LOG).unlink(missing_ok=True)
+    if config.cpu_threads is not None:
+        import torch
+
+        torch.set_num_threads(config.cpu_threads)
+    warm_start = time.perf_counter()
+    policy, warm_log = build_policy(base, tokenizer, lora=config.lora, warmup=config.warmup, task=task,
+                                    questions=questions, spec=spec, k=config.k, prompt=resolved.prompt,
+                                    dtype=config.dtype, out=out)
+    warmup_runtime = time.perf_counter() - warm_start
 
     trainer = GRPOTrainer(
-        model=base, reward_funcs=reward_funcs, args=args, train_dataset=dataset, processing_class=tokenizer,
+        model=policy, reward_funcs=reward_funcs, args=args, train_dataset=dataset, processing_class=tokenizer,
         callbacks=[_log_callback(out / TRAIN_LOG)],
     )
     start = time.perf_counter()
     output = trainer.train()
     runtime = time.perf_counter() - start
     trainer.save_model(str(out))
+    if config.lora is not None:
+        finalize_adapter(out, config.model)
     steps = int(trainer.state.global_step)
     if not trainer.is_world_process_zero():
         return TrainResult(checkpoint=out, steps=steps, record={})
@@ -121,13 +150,17 @@ def train(config: TrainConfig, out: Path, *, task: Any | None = None) -> TrainRe
         "k": config.k,
         "candidates_per_generation": spec.candidates(config.k),
         "accuracy": config.accuracy,
-        "reward_components": list(spec.components),
-        "reward_weights": dict(zip(spec.components, config.reward_weights.for_components(spec.components),
-                                   strict=True)),
+        "reward_components": list(resolved.names),
+        "reward_weights": dict(zip(resolved.names, resolved.weights, strict=True)),
+        "rewards": resolved.as_dict(),
         "config": config.model_dump(mode="json"),
         "steps": steps,
         "epochs": trainer.state.epoch,
         "n_questions": len(questions),
+        RECORD_KEY: training_record(config.task, questions, config.split),
+        "warmup": {"steps": len(warm_log), "runtime_s": round(warmup_runtime, 3),
+                   "final_loss": warm_log[-1]["loss"] if warm_log else None} if config.warmup else None,
+        "adapter": "peft-lora" if config.lora else None,
         "train_runtime_s": round(runtime, 3),
         "steps_per_second": round(steps / runtime, 4) if runtime > 0 else None,
         "train_loss": getattr(output, "training_loss", None),

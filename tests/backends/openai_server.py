@@ -1,17 +1,21 @@
 """A real OpenAI-compatible chat-completions server on loopback, with fault injection.
 
-It serves `POST /v1/chat/completions` from a generator: a tiny transformers model (`TinyModelGenerator`) for the
+It serves `GET /v1/models` like vLLM (each served name with its checkpoint path as `root` and `max_model_len`;
+set `server.models` to serve another checkpoint under the same name) and `POST /v1/chat/completions` from a
+generator: a tiny transformers model (`TinyModelGenerator`) for the
 tests, or a fixed-latency canned reply (`FixedLatencyGenerator`) for the throughput benchmark. Switches:
 
 - `server.faults.push("429", "500", ...)`: the next requests, in arrival order, get these faults instead of an
   answer: "429" (with `Retry-After: faults.retry_after`), "500", "drop" (the connection is closed without a
   response), "hang" (no response until `hang_s` passes or the server stops), "malformed" (a 200 whose body is
-  cut-off JSON), "empty" (a 200 with `"choices": []`).
+  cut-off JSON), "empty" (a 200 with `"choices": []`), "401" (an error that echoes the Authorization header it
+  got, as real APIs quote part of a wrong key).
 - `server.faults.fail_prompts_containing(text)`: every request whose messages contain `text` gets a 500, until
   `server.faults.clear()`.
 - `honour_n=False`: the server answers with one choice whatever `n` asks; `report_usage=False`: no `usage`.
 
-`server.log` lists every request received: arrival time, n, seed and the fault served (None: answered).
+`server.log` lists every request received: arrival time, n, seed and the fault served (None: answered);
+`server.authorizations` the Authorization header of every request (None: none sent).
 
 Run standalone for benchmarks (prints the base URL, serves until killed):
     python -m tests.backends.openai_server --latency 0.1
@@ -30,8 +34,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-FAULTS = ("429", "500", "drop", "hang", "malformed", "empty")
+FAULTS = ("429", "500", "401", "drop", "hang", "malformed", "empty")
+DEFAULT_MODELS = {"tiny": {"root": "/checkpoints/tiny-v1", "max_model_len": 1024}}
 
 
 @dataclass
@@ -122,8 +128,10 @@ class _HTTPServer(ThreadingHTTPServer):
 
 class LoopbackServer:
     def __init__(self, generator: Generator, *, honour_n: bool = True, report_usage: bool = True,
-                 hang_s: float = 10.0, port: int = 0):
+                 hang_s: float = 10.0, port: int = 0, models: dict[str, dict[str, Any]] | None = None):
         self.generator = generator
+        self.models = dict(DEFAULT_MODELS if models is None else models)  # served name -> root, max_model_len
+        self.authorizations: list[str | None] = []
         self.honour_n = honour_n
         self.report_usage = report_usage
         self.hang_s = hang_s
@@ -206,10 +214,23 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         pass
 
+    def do_GET(self) -> None:  # noqa: N802 - the base class's name
+        """vLLM's model list; `created` and `permission` change on every call, as vLLM's do."""
+        app: LoopbackServer = self.server.app  # type: ignore[attr-defined]
+        app.authorizations.append(self.headers.get("Authorization"))
+        if urlsplit(self.path).path.rstrip("/") != "/v1/models":
+            return self._send(404, {"error": {"message": f"no route {self.path}"}})
+        now = time.time()
+        return self._send(200, {"object": "list", "data": [
+            {"id": name, "object": "model", "created": int(now), "owned_by": "vllm", "parent": None,
+             "permission": [{"id": f"modelperm-{now}", "created": int(now)}], **about}
+            for name, about in app.models.items()]})
+
     def do_POST(self) -> None:  # noqa: N802 - the base class's name
         app: LoopbackServer = self.server.app  # type: ignore[attr-defined]
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if self.path.rstrip("/") != "/v1/chat/completions":
+        app.authorizations.append(self.headers.get("Authorization"))
+        if urlsplit(self.path).path.rstrip("/") != "/v1/chat/completions":
             return self._send(404, {"error": {"message": f"no route {self.path}"}})
         try:
             body = json.loads(raw)
@@ -222,6 +243,9 @@ class _Handler(BaseHTTPRequestHandler):
                               {"Retry-After": app.faults.retry_after})
         if fault == "500":
             return self._send(500, {"error": {"message": "internal error (injected)"}})
+        if fault == "401":
+            return self._send(401, {"error": {"message": f"Incorrect API key provided: "
+                                                         f"{self.headers.get('Authorization')} ({self.path})"}})
         if fault in ("drop", "hang"):
             if fault == "hang":
                 app._stopping.wait(app.hang_s)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from mabench.tasks import load_task
 
 from mabench.backends import BackendOptions, load_backend
 from mabench.backends.base import GenerationRequest, SamplingConfig, sample_seed
 from mabench.backends.openai_api import OpenAIBackend
+from mabench.tasks import load_task
 from tests.backends.openai_server import FixedLatencyGenerator, LoopbackServer
 from tests.backends.runs import flat, latest, lines, manifest, only_run_dir, openai_run
 
@@ -21,7 +21,7 @@ def request(i: int, n: int = 1) -> GenerationRequest:
 
 
 def backend(base_url: str, **options) -> OpenAIBackend:
-    loaded = load_backend("openai:tiny", BackendOptions(base_url=base_url, **options))
+    loaded = load_backend("openai:tiny", BackendOptions(base_url=base_url, **{"api_key_env": "none", **options}))
     assert isinstance(loaded, OpenAIBackend)
     return loaded
 
@@ -129,13 +129,13 @@ def test_a_run_completes_through_every_kind_of_fault(server, tmp_path):
 
 
 def test_a_question_that_fails_for_good_is_recorded_counted_and_retried_by_resume(server, tmp_path):
-    question = load_task("ambigqa").load()[1].inputs["question"]
-    server.faults.fail_prompts_containing(question)
+    second = load_task("ambigqa").load()[1]
+    server.faults.fail_prompts_containing(second.inputs["question"])
     first = openai_run(server.base_url, tmp_path, "--max-retries", "1")
     assert first.exit_code == 0, first.output
     run_dir = only_run_dir(tmp_path)
     failed = {key: r for key, r in latest(run_dir).items() if r["error"]}
-    assert sorted(failed) == [("bok", "mabench-ambig-002"), ("multi", "mabench-ambig-002")]
+    assert sorted(failed) == [("bok", second.id), ("multi", second.id)]
     assert all("HTTP 500" in r["error"] and "gave up after 2 attempts" in r["error"] for r in failed.values())
     assert manifest(run_dir)["errors"] == 2 and "errors: 2" in flat(first.output)
 
@@ -143,7 +143,7 @@ def test_a_question_that_fails_for_good_is_recorded_counted_and_retried_by_resum
     server.reset_log()
     resumed = openai_run(server.base_url, tmp_path, "--resume")
     assert resumed.exit_code == 0, resumed.output
-    assert server.requests() and all(question in e["prompt"] for e in server.requests())
+    assert server.requests() and all(second.inputs["question"] in e["prompt"] for e in server.requests())
     assert not [r for r in latest(run_dir).values() if r["error"]]
     assert len(lines(run_dir)) == 14  # the two failed records stay in the log; the retries come after them
     assert manifest(run_dir)["errors"] == 0 and "errors: 0" in flat(resumed.output)

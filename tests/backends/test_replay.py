@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from mabench.tasks import load_task
-
 from tests.backends.runs import flat, latest, mabench, manifest, only_run_dir, openai_run, texts
 
 REPLAY_ARGS = ["--k", "3", "--max-new-tokens", "8", "--batch-size", "4", "--seed", "5"]
@@ -31,29 +30,29 @@ def test_replaying_a_run_directory_reproduces_its_records_and_metrics_without_a_
 
 def test_a_jsonl_of_raw_generations_is_scored_and_prompts_without_generations_are_errors(tmp_path):
     task = load_task("ambigqa")
-    third = task.load()[2]
+    q1, q2, third, q4 = task.load()[:4]
     source = tmp_path / "generations.jsonl"
     source.write_text("\n".join([
         "# written by some other tool",
-        json.dumps({"task": "ambigqa", "question_id": "mabench-ambig-001", "mode": "multi", "k": 3,
-                    "generations": ["<answer1>Mary Shelley</answer1><confidence1>0.8</confidence1>"
-                                    "<answer2>Percy Shelley</answer2><confidence2>0.1</confidence2>"
-                                    "<answer3>Byron</answer3><confidence3>0.1</confidence3>"]}),
-        json.dumps({"task": "ambigqa", "question_id": "mabench-ambig-002", "mode": "multi", "k": 3,
+        json.dumps({"task": "ambigqa", "question_id": q1.id, "mode": "multi", "k": 3,
+                    "generations": [f"<answer1>{q1.gold[0][0]}</answer1><confidence1>0.8</confidence1>"
+                                    "<answer2>Nobody at all</answer2><confidence2>0.1</confidence2>"
+                                    "<answer3>Not sure</answer3><confidence3>0.1</confidence3>"]}),
+        json.dumps({"task": "ambigqa", "question_id": q2.id, "mode": "multi", "k": 3,
                     "generations": [{"text": "<answer1>1912</answer1><confidence1>0.9</confidence1>",
                                      "prompt_tokens": 50, "completion_tokens": 9, "finish_reason": "stop"}]}),
         json.dumps({"messages": task.messages(third, "multi", 3),
-                    "generations": ["<answer1>Sean Connery</answer1><confidence1>0.5</confidence1>"]}),
+                    "generations": [f"<answer1>{third.gold[0][0]}</answer1><confidence1>0.5</confidence1>"]}),
         "",
     ]))
     result = mabench("--model", f"replay:{source}", "--out", str(tmp_path / "out"), *REPLAY_ARGS, "--mode", "multi",
                      "--limit", "4")
     assert result.exit_code == 0, result.output
     records = latest(only_run_dir(tmp_path / "out"))
-    assert [j["correct"] for j in records[("multi", "mabench-ambig-001")]["judgements"]] == [True, False, False]
-    assert records[("multi", "mabench-ambig-002")]["usage"] == {"prompt_tokens": 50, "completion_tokens": 9}
-    assert records[("multi", "mabench-ambig-003")]["judgements"][0]["correct"] is True
-    missing = records[("multi", "mabench-ambig-004")]
+    assert [j["correct"] for j in records[("multi", q1.id)]["judgements"]] == [True, False, False]
+    assert records[("multi", q2.id)]["usage"] == {"prompt_tokens": 50, "completion_tokens": 9}
+    assert records[("multi", third.id)]["judgements"][0]["correct"] is True
+    missing = records[("multi", q4.id)]
     assert missing["error"].startswith("replay: no generation for this prompt")
     assert "errors: 1" in flat(result.output)
 
@@ -61,7 +60,7 @@ def test_a_jsonl_of_raw_generations_is_scored_and_prompts_without_generations_ar
 def test_a_malformed_replay_line_is_refused_naming_the_file_line_and_the_expected_form(tmp_path):
     source = tmp_path / "bad.jsonl"
     source.write_text(json.dumps({"messages": [{"role": "user", "content": "hi"}], "generations": ["x"]}) + "\n"
-                      + json.dumps({"question_id": "mabench-ambig-001", "generations": ["x"]}) + "\n")
+                      + json.dumps({"question_id": "8630912480840635425", "generations": ["x"]}) + "\n")
     result = mabench("--model", f"replay:{source}", "--out", str(tmp_path / "out"), *REPLAY_ARGS)
     assert result.exit_code == 2
     assert f"{source}:2" in flat(result.output) and '"task", "question_id", "mode" and "k"' in flat(result.output)

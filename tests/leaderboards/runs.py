@@ -2,7 +2,7 @@
 
 `write_run` evaluates hand-written generations (a checkpoint that answers a chosen set of questions right)
 through the real task parser and judge (`runner.build_record`), appends the records with `RunStore`, computes
-metrics.json with `compute_metrics` laid out as the runner's `aggregate` lays it out, and writes a manifest with
+metrics.json with the runner's `run_metrics`, and writes a manifest with
 the runner's keys. Only the text of the generations is chosen here; every number is computed by mabench.
 
 The metric set is DEFAULT_METRICS without `semantic_diversity`, which loads a sentence-embedding model per
@@ -17,14 +17,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from mabench.metrics import DEFAULT_METRICS, compute_metrics
-from mabench.tasks import load_task
-
 from mabench.answer_format import format_answer_set, parse_answer_set
+from mabench.backends.identity import ModelIdentity
 from mabench.config import RunConfig
+from mabench.identity import run_identity
 from mabench.manifest import package_versions
+from mabench.metrics import DEFAULT_METRICS, run_metrics
 from mabench.runner import build_record, select_questions
 from mabench.store import RunStore
+from mabench.tasks import load_task
 from mabench.types import AnswerSet, Generation, Judgement, Message, Mode, Question, SampleRecord
 
 WRONG = ("Nobody", "Somebody else", "Not sure")
@@ -75,13 +76,14 @@ def write_run(out: Path, model: str, right: Callable[[int], bool], *, task: str 
     plugin = Arithmetic() if task == "arith" else load_task(task)
     config = RunConfig(model=model, tasks=[task], modes=list(modes), k=k, limit=limit, seed=seed, max_new_tokens=16)
     questions = select_questions(plugin, config, task)
+    identity = run_identity(config, ModelIdentity(backend="hand-written", model=model), {task: questions})
     records = [build_record(plugin, q, mode, k, generations(q, mode, k, right(i), confident))
                for mode in modes for i, q in enumerate(questions)]
-    store = RunStore(config.run_dir(out))
+    store = RunStore(out / identity.run_id)
     store.append(records)
     store.write_metrics(metrics_json(records))
     store.write_manifest({
-        "run_id": config.run_id(), "status": status, "config": config.model_dump(mode="json"), "seed": seed,
+        "run_id": identity.run_id, "status": status, "config": config.model_dump(mode="json"), "seed": seed,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "backend": "hand-written",
         "model_fingerprint": f"fingerprint-of-{model}", "chat_template_hash": None, "packages": package_versions(),
     })
@@ -89,16 +91,8 @@ def write_run(out: Path, model: str, right: Callable[[int], bool], *, task: str 
 
 
 def metrics_json(records: Sequence[SampleRecord]) -> dict[str, dict[str, dict[str, Any]]]:
-    """{task: {mode: {metric: entry}}} plus the `errors` entry, as `mabench.metrics_table.aggregate` writes."""
-    out: dict[str, dict[str, dict[str, Any]]] = {}
-    for task, mode in sorted({(r.task, r.mode) for r in records}):
-        group = [r for r in records if (r.task, r.mode) == (task, mode)]
-        ok = [r for r in group if r.error is None]
-        entries = compute_metrics(ok, METRICS) if ok else {}
-        entries["errors"] = {"value": float(len(group) - len(ok)), "unit": "count", "n": len(group), "stderr": None,
-                             "higher_is_better": False}
-        out.setdefault(task, {})[mode] = entries
-    return out
+    """{task: {mode: {metric: entry}}} plus the `errors` entry, as the runner writes it (`run_metrics`)."""
+    return run_metrics(records, METRICS)
 
 
 def metrics_of(run_dir: Path) -> dict[str, Any]:

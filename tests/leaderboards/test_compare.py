@@ -4,6 +4,7 @@ token budget. Differences are B - A."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -128,3 +129,10 @@ def test_json_mode_reports_bad_input_as_json_too(tmp_path):
     result = invoke("compare", tmp_path / "missing", tmp_path / "other", "--json")
     assert result.exit_code == 2
     assert "no such directory" in json.loads(result.stdout)["error"]
+
+
+def test_the_budget_table_shows_the_runs_K_not_the_mean_number_of_parsed_answers(checkpoints):
+    text = invoke("compare", checkpoints.baseline).stdout
+    multi_row = next(line for line in text.splitlines() if line.strip().startswith("multi") and "K=" in line)
+    assert re.search(r"K=3(?![.\d])", multi_row), multi_row  # the run's K, never a mean such as "K=2.8"
+    assert "answers/question" in text

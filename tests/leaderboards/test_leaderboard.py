@@ -6,8 +6,8 @@ import json
 import shutil
 
 import pytest
-from mabench.leaderboards.leaderboard import COLUMNS, read_csv
 
+from mabench.leaderboards.leaderboard import COLUMNS, read_csv
 from tests.leaderboards.helpers import csv_rows, documented_columns, flat, invoke
 from tests.leaderboards.runs import metrics_of, write_run
 
@@ -18,7 +18,9 @@ def test_csv_schema_is_the_documented_column_list_in_order(tiny_runs, tmp_path):
     assert result.exit_code == 0, result.output
     header, rows = csv_rows(out.read_text())
     assert header == list(COLUMNS) == documented_columns()
-    assert len(header) == 33 and header[:4] == ["model", "model_fingerprint", "task", "mode"]
+    assert len(header) == 38 and header[:4] == ["model", "model_fingerprint", "task", "mode"]
+    assert header[32:37] == ["created", "lm_eval_metric", "lm_eval_value", "lm_eval_ci_low", "lm_eval_ci_high"]  # v2
+    assert header[37:] == ["train_overlap"]  # v3
     assert {"hit_at_k", "hit_at_k_ci_low", "hit_at_k_ci_high", "completion_tokens", "n_questions", "format_rate",
             "run_id", "config_hash"} <= set(header)
     assert len(rows) == 4 and all(set(r) == set(COLUMNS) for r in rows)

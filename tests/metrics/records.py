@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from mabench.metrics import DEFAULT_METRICS
-
 from mabench.types import AnswerSet, Candidate, Generation, Judgement, SampleRecord, Usage
 
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from mabench.metrics import ambigqa_f1, ambigqa_is_multi, compute_metrics
 from mabench.metrics.ambigqa import ambigqa_f1_metric, ambigqa_f1_multi_metric
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from mabench.metrics import equal_budget, pass_at_k
 
 from .records import make_record

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from mabench.metrics import auroc, bin_index, brier, ece, reliability_table, set_brier
 
 sk_metrics = pytest.importorskip("sklearn.metrics")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from mabench.metrics import compute_metrics, ddx_metrics
 from mabench.metrics.ddx import ddx_ddf1, ddx_ddr, ddx_gtpa_at_1, ddx_gtpa_at_3
 

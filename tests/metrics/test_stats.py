@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
+
 from mabench.metrics import brier, compute_metrics, mcnemar_exact, paired_compare
 from mabench.metrics import metric_by_name as by_name
-from scipy import stats
 
 from .records import NO_EMBEDDING, make_record
 

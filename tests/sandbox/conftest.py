@@ -6,8 +6,9 @@ import shutil
 from collections.abc import Callable, Iterator
 
 import pytest
-from mabench.sandbox import Sandbox
 from sandbox_testing import config_for, plain_python
+
+from mabench.sandbox import Sandbox
 
 
 def backend_skip_reason(backend: str) -> str | None:

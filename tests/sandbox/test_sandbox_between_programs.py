@@ -4,8 +4,9 @@ that runs them one after the other, nor while two workers run side by side."""
 from __future__ import annotations
 
 import pytest
-from mabench.sandbox import Sandbox, Status
 from sandbox_testing import config_for, hostile
+
+from mabench.sandbox import Sandbox, Status
 
 NAMESPACED = ["bwrap", "unshare"]
 pytestmark = pytest.mark.timeout(60)

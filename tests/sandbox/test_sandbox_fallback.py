@@ -1,5 +1,5 @@
-"""Backend selection: bwrap by default, then unshare (as root), then a plain subprocess;
-every fallback is announced and recorded. Docker is exercised where an engine exists."""
+"""Backend selection: bwrap by default, then unshare (as root); nothing else unless asked for by
+name. Every fallback is announced and recorded. Docker is exercised where an engine exists."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import shutil
 import tempfile
 
 import pytest
-from mabench.sandbox import Sandbox, SandboxConfig, SandboxUnavailable, Status, describe_isolation
 from sandbox_testing import plain_python, readable_by_program_user
+
+from mabench.sandbox import Sandbox, SandboxConfig, SandboxUnavailable, Status, describe_isolation
 
 pytestmark = pytest.mark.timeout(60)
 NO_BWRAP = "/nonexistent/bwrap"
@@ -29,15 +30,25 @@ def test_without_bwrap_it_falls_back_to_unshare_loudly(caplog):
     assert result.status is Status.PASSED and result.stdout == "65534\n"
 
 
-@pytest.mark.skipif(plain_python() is None, reason="no Python whose stdlib the program user can read")
-def test_last_resort_is_a_plain_subprocess_with_a_warning(caplog):
+def test_without_an_isolating_backend_auto_refuses_and_says_what_to_do(caplog):
+    # Never a silent (or even a loud) slide into unisolated execution, nor into docker.
     config = SandboxConfig(bwrap_path=NO_BWRAP, unshare_path="/nonexistent/unshare", python=plain_python())
+    with pytest.raises(SandboxUnavailable) as refused:
+        Sandbox(1, config)
+    message = str(refused.value)
+    assert "bwrap: '/nonexistent/bwrap' not found" in message and "unshare:" in message
+    assert "apt-get install bubblewrap" in message and "--sandbox subprocess" in message
+    assert "--sandbox docker" in message and "docker:" not in message
+
+
+@pytest.mark.skipif(plain_python() is None, reason="no Python whose stdlib the program user can read")
+def test_the_plain_subprocess_runs_only_when_asked_for_and_warns(caplog):
+    config = SandboxConfig(backend="subprocess", python=plain_python())
     with caplog.at_level(logging.WARNING, logger="mabench.sandbox"):
         isolation = describe_isolation(config)
-    assert isolation.backend == "subprocess" and isolation.fallback
-    assert [name for name, _ in isolation.rejected] == ["bwrap", "docker", "unshare"]
+    assert isolation.backend == "subprocess" and not isolation.fallback and isolation.rejected == ()
     messages = " ".join(record.getMessage() for record in caplog.records)
-    assert "WITHOUT namespace isolation" in messages and "fell back to 'subprocess'" in messages
+    assert "WITHOUT namespace isolation" in messages
 
 
 def test_an_explicit_backend_that_does_not_work_is_an_error():

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 import sandbox_testing
 from conftest import backend_skip_reason
+from sandbox_testing import assert_contained, assert_healthy, hostile
+
 from mabench.sandbox import Sandbox, SandboxConfig, Status
 from mabench.sandbox.config import PIDS_OVERHEAD
-from sandbox_testing import assert_contained, assert_healthy, hostile
 
 NAMESPACED = ["bwrap", "unshare"]
 EVERY = [*NAMESPACED, "subprocess"]

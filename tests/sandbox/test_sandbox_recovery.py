@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
-from mabench.sandbox import Sandbox, SandboxConfig, Status
 from sandbox_testing import assert_contained, assert_healthy, descendants, hostile
+
+from mabench.sandbox import Sandbox, SandboxConfig, Status
 
 pytestmark = pytest.mark.timeout(60)
 

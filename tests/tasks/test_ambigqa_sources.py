@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
+
+from mabench.answer_format import parse_answer_set
 from mabench.tasks import DataFormatError
 from mabench.tasks.ambigqa import AmbigQA, annotations_from_columns, questions_from_records
 from mabench.tasks.hub import HubDefaults, HubSource, parse_hub_spec
-
-from mabench.answer_format import parse_answer_set
 
 datasets = pytest.importorskip("datasets")
 

@@ -8,14 +8,14 @@ import json
 import zipfile
 
 import pytest
+
+from mabench.answer_format import parse_answer_set
+from mabench.runner import build_record
 from mabench.tasks import DataFormatError
 from mabench.tasks.ddxplus import DDXPlus
 from mabench.tasks.ddxplus_conditions import CONDITIONS, ConditionIndex
 from mabench.tasks.ddxplus_match import ConditionMatcher, parse_judge_reply
 from mabench.tasks.sources import bundled
-
-from mabench.answer_format import parse_answer_set
-from mabench.runner import build_record
 from mabench.types import Generation
 
 HEADER = ["AGE", "DIFFERENTIAL_DIAGNOSIS", "SEX", "PATHOLOGY", "EVIDENCES", "INITIAL_EVIDENCE"]
@@ -56,12 +56,12 @@ def test_bundled_sample_covers_many_pathologies_with_rendered_vignettes(ddx):
 def test_original_release_layout_renders_every_evidence_kind(ddx, tmp_path):
     (q,) = ddx.load(release_dir(tmp_path, [PATIENT]))  # a directory: its release_*_patients file is found
     vignette = q.inputs["vignette"]
-    assert vignette.splitlines()[:2] == ["Patient: 54-year-old female.",
-                                         "First complaint reported: Do you have a fever (felt or measured)? Yes."]
+    fever = "Do you have a fever (either felt or measured with a thermometer)?"  # the release's own wording
+    assert vignette.splitlines()[:2] == ["Patient: 54-year-old female.", f"First complaint reported: {fever} Yes."]
     assert "- Do you have a cough? Yes." in vignette  # binary
-    assert "- How would you describe the pain? Sharp, sensitive." in vignette  # multi-choice, merged
-    assert "- How strong is the pain? 6 (on a scale of 0 to 10)." in vignette  # numeric scale
-    assert "- Have you travelled abroad in the last 4 weeks? No." in vignette  # categorical, under antecedents
+    assert "- Characterize your pain: Sharp, sensitive." in vignette  # multi-choice, merged
+    assert "- How intense is the pain? 6 (on a scale of 0 to 10)." in vignette  # numeric scale
+    assert "- Have you traveled out of the country in the last 4 weeks? No." in vignette  # categorical, antecedents
     assert vignette.index("Antecedents") < vignette.index("Do you smoke cigarettes? Yes.")
     assert q.gold == ["Pneumonia"] and q.inputs["differential"] == [["Pneumonia", 0.61], ["Bronchitis", 0.3],
                                                                     ["URTI", 0.005]]
@@ -176,9 +176,10 @@ def test_judge_reply_is_read_as_a_number_else_as_a_condition_name():
 
 
 def test_judge_model_tier_runs_through_a_real_backend_only_for_what_tiers_1_and_2_leave(tiny_model, tmp_path):
+    from mabench.backends import judge_model
     from mabench.backends.hf import HFBackend
 
-    ddx = DDXPlus(judge_backend=HFBackend(str(tiny_model)))
+    ddx = DDXPlus(judge_model=judge_model(HFBackend(str(tiny_model))))
     (q,) = ddx.load(release_dir(tmp_path, [PATIENT]))
     answers = parse_answer_set("<answer1>pneumonia</answer1><confidence1>0.5</confidence1>"
                                "<answer2>an infection of the lung alveoli</answer2><confidence2>0.3</confidence2>", k=2)

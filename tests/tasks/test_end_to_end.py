@@ -7,15 +7,15 @@ import json
 import os
 
 import pytest
+
+from mabench.backends import load_backend
+from mabench.config import RunConfig
+from mabench.runner import run
 from mabench.tasks.ambigqa import AmbigQA
 from mabench.tasks.ddxplus import DDXPlus
 from mabench.tasks.humaneval import HumanEval
 from mabench.tasks.mbpp import MBPP, MBPPSanitized
 from mabench.tasks.medqa import MedQA
-
-from mabench.backends import load_backend
-from mabench.config import RunConfig
-from mabench.runner import run
 
 TASKS = {"ambigqa": AmbigQA, "ddxplus": DDXPlus, "medqa": MedQA, "mbpp": MBPP, "mbpp-sanitized": MBPPSanitized,
          "humaneval": HumanEval}

@@ -4,15 +4,15 @@ points (this last test passes once pyproject.toml lists the entry points)."""
 from __future__ import annotations
 
 import pytest
+from typer.testing import CliRunner
+
+from mabench.cli import app
 from mabench.tasks import load_task
 from mabench.tasks.ambigqa import AmbigQA
 from mabench.tasks.ddxplus import DDXPlus
 from mabench.tasks.humaneval import HumanEval
 from mabench.tasks.mbpp import MBPP, MBPPSanitized
 from mabench.tasks.medqa import MedQA
-from typer.testing import CliRunner
-
-from mabench.cli import app
 
 TASKS = {"ambigqa": AmbigQA, "ddxplus": DDXPlus, "medqa": MedQA, "mbpp": MBPP, "mbpp-sanitized": MBPPSanitized,
          "humaneval": HumanEval}

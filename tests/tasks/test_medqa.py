@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from mabench.tasks import DataFormatError
-from mabench.tasks.medqa import MedQA, questions_from_records, resolve_option
 
 from mabench.answer_format import parse_answer_set
+from mabench.tasks import DataFormatError
+from mabench.tasks.medqa import MedQA, questions_from_records, resolve_option
 
 OPTIONS = {
     "A": "Protect against invasive helminth infection",

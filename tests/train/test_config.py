@@ -26,8 +26,8 @@ def test_the_gpu_config_is_the_papers_setup():
     assert (g.beta, g.loss_type, g.scale_rewards, g.epsilon) == (0.0, "dapo", "none", 0.2)
     assert g.max_completion_length == 1536
     assert g.use_vllm and g.vllm_mode == "colocate"
-    assert config.method == "multi-rlcr" and config.k == 3 and config.accuracy == "any"
-    assert config.reward_weights.model_dump() == {"format": 0.5, "accuracy": 0.5, "brier": 0.5}
+    assert config.method == "multi-rlcr" and config.k == 3 and config.reward_profile == "paper"
+    assert config.reward_weights is None  # the paper profile's weights: those of the authors' released config
 
 
 def test_the_defaults_are_the_papers_rl_settings():
@@ -54,8 +54,8 @@ def test_a_bad_value_is_an_error_naming_the_field(tmp_path):
         load_train_config(write(tmp_path, "grpo:\n  num_generations: 1\n"))
     with pytest.raises(TrainConfigError, match="method"):
         load_train_config(write(tmp_path, "method: ppo\n"))
-    with pytest.raises(TrainConfigError, match=r"reward_weights\.brier"):
-        load_train_config(write(tmp_path, "reward_weights: {brier: -1}\n"))
+    with pytest.raises(TrainConfigError, match=r"reward_weights\.RewardWeights\.brier"):
+        load_train_config(write(tmp_path, "reward_profile: mabench\nreward_weights: {brier: -1}\n"))
 
 
 def test_a_pass_through_setting_must_be_a_trl_setting(tmp_path):
@@ -65,7 +65,8 @@ def test_a_pass_through_setting_must_be_a_trl_setting(tmp_path):
 
 
 def test_the_grpo_config_gets_the_methods_reward_weights(tmp_path):
-    config = TrainConfig(method="multi-rlvr", reward_weights={"format": 0.25, "accuracy": 1.0})
+    config = TrainConfig(method="multi-rlvr", reward_profile="mabench",
+                         reward_weights={"format": 0.25, "accuracy": 1.0})
     args = build_grpo_config(config.with_overrides(grpo={"num_generations": 4, "per_device_train_batch_size": 4,
                                                          "gradient_accumulation_steps": 1}), tmp_path)
     assert args.reward_weights == [0.25, 1.0]

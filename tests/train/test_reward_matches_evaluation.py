@@ -8,11 +8,11 @@ be METHOD.md's formula applied to the evaluation's numbers.
 from __future__ import annotations
 
 import pytest
-from mabench.metrics import compute_metrics, metric_by_name, set_brier
-from mabench.tasks.ambigqa import AmbigQA
 
 from mabench.answer_format import format_answer_set
+from mabench.metrics import compute_metrics, metric_by_name, set_brier
 from mabench.runner import build_record
+from mabench.tasks.ambigqa import AmbigQA
 from mabench.train.methods import METHODS, method_spec
 from mabench.train.reward_funcs import build_reward_funcs
 from mabench.train.rewards import RewardWeights

@@ -6,9 +6,9 @@ Gold for every case: two distinct answers, "Paris" and "Lyon" (with the alias "L
 from __future__ import annotations
 
 import pytest
-from mabench.tasks.ambigqa import AmbigQA
 
 from mabench.answer_format import format_answer_set
+from mabench.tasks.ambigqa import AmbigQA
 from mabench.train.methods import method_spec
 from mabench.train.reward_funcs import RewardComponent, Scorer, build_reward_funcs
 from mabench.train.rewards import RewardWeights
@@ -148,3 +148,31 @@ def test_the_rlvr_format_reads_the_tasks_own_answer_tag():
     scorer = Scorer(code_task, method_spec("multi-rlvr"), 3)
     assert scorer.tag == "code"
     assert Scorer(AmbigQA(), method_spec("rlvr"), 3).tag == "answer"
+
+
+def test_a_sandbox_failure_gives_no_reward_rather_than_a_wrong_answers_reward():
+    # The same real failure as in evaluation (the sandbox worker is killed mid-program): TRL leaves a completion
+    # whose rewards are all None out of the update, instead of teaching the policy that a correct program is wrong.
+    import secrets
+    import threading
+
+    from mabench.tasks import load_task
+    from tests.tasks.test_code_tasks import SOLUTION, kill_the_worker_running
+
+    task = load_task("humaneval")
+    (question,) = [q for q in task.load() if q.id == "HumanEval/0"]
+    scorer = Scorer(task, method_spec("rlvr"), 1)
+    name = "mbx" + secrets.token_hex(5)
+    program = f"import ctypes, time\nctypes.CDLL(None).prctl(15, b'{name}', 0, 0, 0)\ntime.sleep(1)\n" + SOLUTION
+    component = RewardComponent("accuracy", scorer)
+    stop = threading.Event()
+    killer = threading.Thread(target=kill_the_worker_running, args=(name, stop), daemon=True)
+    killer.start()
+    try:
+        rewards = component(prompts=["p"], completions=[f"<code>{program}</code>"],
+                            question=[question.model_dump_json()])
+    finally:
+        stop.set()
+    assert rewards == [None]
+    assert component(prompts=["p"], completions=[f"<code>{SOLUTION}</code>"],
+                     question=[question.model_dump_json()]) == [1.0]  # the same program, once the sandbox works

@@ -1,10 +1,6 @@
-"""`compute_metrics`: build the per-sample table once, run every metric on it, add uncertainty.
-
-One entry per metric name (the layout of `metrics.json`; see METRICS.md):
-  value, stderr, ci_low, ci_high, n, unit, higher_is_better, aggregation ("mean" | "pooled"), group,
-  description; plus, where they apply: per_question ({question_id: value}), n_items (pooled),
-  skipped (the reason a metric does not apply), format_failures (calibration metrics), total (token and
-  character counts), bins (reliability tables) and any other extra a metric reports.
+"""`compute_metrics`: the metrics of one task x mode. Build the per-sample table once, run every metric on it,
+add uncertainty; one `MetricEntry` per metric name (its fields: entry.py). The run-level step, all task x mode
+cells of a run and their multi - bok comparison, is `run_metrics.py`.
 """
 
 from __future__ import annotations
@@ -17,6 +13,7 @@ import scipy.sparse as sp
 
 from mabench.types import SampleRecord
 
+from .entry import MetricEntry
 from .registry import Metric, PerQuestion, Pooled, Skipped, as_table, ratio_combine
 from .stats import Head, bootstrap_heads, mean_stderr
 from .table import FLAG_NAMES, SampleTable
@@ -62,60 +59,53 @@ def compute_metrics(
         metrics = DEFAULT_METRICS
     table = as_table(records)
     fails = format_failures(table)
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, MetricEntry] = {}
     ids = table.question_id.tolist()
     heads: list[Head] = []
     head_names: list[str] = []
     for fn in metrics:
         spec = fn.spec
         result = _normalise(fn(table))
-        entry: dict[str, Any] = {
-            "value": None,
-            "stderr": None,
-            "ci_low": None,
-            "ci_high": None,
-            "n": 0,
-            "unit": spec.unit,
-            "higher_is_better": spec.higher_is_better,
-            "aggregation": "mean" if spec.per_question else "pooled",
-            "group": spec.group,
-            "description": spec.description,
-        }
+        entry = MetricEntry(
+            value=None, stderr=None, ci_low=None, ci_high=None, n=0, unit=spec.unit,
+            higher_is_better=spec.higher_is_better, aggregation="mean" if spec.per_question else "pooled",
+            group=spec.group, description=spec.description,
+        )
         if spec.group == "calibration":
-            entry["format_failures"] = dict(fails)
+            entry.format_failures = dict(fails)
         out[spec.name] = entry
         if isinstance(result, Skipped):
-            entry["skipped"] = result.reason
+            entry.skipped = result.reason
             continue
         if isinstance(result, PerQuestion):
             values = np.asarray(result.values, dtype=float)
             if values.shape != (table.n_questions,):
                 raise ValueError(f"metric {spec.name}: expected {table.n_questions} per-question values")
-            entry["aggregation"] = "mean"
-            entry["value"], entry["stderr"], entry["n"] = mean_stderr(values)
+            entry.aggregation = "mean"
+            entry.value, entry.stderr, entry.n = mean_stderr(values)
             entry.update(result.extra)
             if spec.unit in _SUMMED_UNITS:
-                entry["total"] = float(np.nansum(values))
+                entry.total = float(np.nansum(values))
             if per_question:
-                entry["per_question"] = _per_question_dict(ids, values)
+                entry.per_question = _per_question_dict(ids, values)
             defined = ~np.isnan(values)
             head = Head(np.column_stack([np.where(defined, values, 0.0), defined]), ratio_combine)
         else:
-            entry["aggregation"] = "pooled"
+            entry.aggregation = "pooled"
             sums = np.asarray(result.stats.sum(axis=0)).ravel()
             with np.errstate(invalid="ignore", divide="ignore"):
                 value = float(result.combine(sums[None, :])[0])
             rows = result.stats.getnnz(axis=1) if sp.issparse(result.stats) else np.any(result.stats, axis=1)
-            entry["n"] = int(np.count_nonzero(rows))
-            entry["n_items"] = result.n_items
+            entry.n = int(np.count_nonzero(rows))
+            entry.n_items = result.n_items
             entry.update(result.extra)
             if not np.isfinite(value):
-                entry["skipped"] = "undefined for these records (e.g. no item, or a single outcome class)"
+                entry.skipped = "undefined for these records (e.g. no item, or a single outcome class)"
                 continue
-            entry["value"] = value
+            entry.value = value
             head = Head(result.stats, result.combine)
-        if entry["value"] is None:
-            entry["skipped"] = "no question has a defined value"
+        if entry.value is None:
+            entry.skipped = "no question has a defined value"
             continue
         heads.append(head)
         head_names.append(spec.name)
@@ -124,10 +114,10 @@ def compute_metrics(
     )
     for name, ci in zip(head_names, intervals, strict=True):
         entry = out[name]
-        entry["ci_low"], entry["ci_high"] = ci.low, ci.high
-        if entry["aggregation"] == "pooled":
-            entry["stderr"] = ci.stderr
-    return out
+        entry.ci_low, entry.ci_high = ci.low, ci.high
+        if entry.aggregation == "pooled":
+            entry.stderr = ci.stderr
+    return {name: entry.to_json() for name, entry in out.items()}
 
 
 def _per_question_dict(ids: list[str], values: np.ndarray) -> dict[str, float | None]:
