@@ -109,7 +109,8 @@ def compare(
 
 
 def _info(name: str, run: RunDir, mode: str | None) -> SideInfo:
-    return SideInfo(name=name, path=str(run.path), run_id=run.run_id, model=run.model, status=run.status, mode=mode)
+    return SideInfo(name=name, path=str(run.path), run_id=run.run_id, model=run.model_of(mode), status=run.status,
+                    mode=mode)
 
 
 def _cells(a: RunDir, a_mode: str | None, b: RunDir, b_mode: str | None, tasks: Sequence[str] | None,

@@ -54,6 +54,10 @@ class RunDir:
     def model(self) -> str:
         return str(self.config.get("model", ""))
 
+    def model_of(self, mode: str | None) -> str:
+        """The model that generated `mode`: `--bok-model` for bok in a paired run, else `--model`."""
+        return str(self.config.get("bok_model") or self.model) if mode == "bok" else self.model
+
     @property
     def model_fingerprint(self) -> str | None:
         return self.manifest.get("model_fingerprint")

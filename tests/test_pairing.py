@@ -102,6 +102,12 @@ def test_each_mode_is_generated_and_cached_by_its_own_model(tiny_model, single, 
     assert rows["multi"].run_id == rows["bok"].run_id == paired_dir.name
     assert rows["multi"].config_hash == rows["bok"].config_hash
 
+    # `mabench compare` of the paired run's two modes names each side's own model.
+    from mabench.leaderboards.compare import compare
+
+    sides = compare(load_run(paired_dir), "bok", load_run(paired_dir), "multi", n_resamples=99)
+    assert (sides.a.model, sides.b.model) == (str(single), str(tiny_model))
+
 
 def test_the_run_id_names_the_bok_model(tiny_model, single, tmp_path):
     third = perturbed_copy(single, tmp_path / "third")
