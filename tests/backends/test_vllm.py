@@ -97,7 +97,19 @@ def test_a_request_the_engine_rejects_fails_alone_with_its_reason(engine):
 def test_grouping_batches_into_one_engine_call_writes_the_same_records(engine, tiny_model, tmp_path):
     config = RunConfig(model=f"vllm:{tiny_model}", limit=6, k=3, max_new_tokens=8, batch_size=2, seed=4)
     assert engine.preferred_batch_size >= 12
-    grouped = run(config, tmp_path / "grouped", lambda model: engine)
+
+    class Borrowed:  # the runner closes the backend it is given; this module's engine is shared, so lend a view
+        def __init__(self, inner):
+            self.inner, self.name, self.fingerprint = inner, inner.name, inner.fingerprint
+            self.chat_template_hash, self.preferred_batch_size = inner.chat_template_hash, inner.preferred_batch_size
+
+        def generate(self, requests, sampling):
+            return self.inner.generate(requests, sampling)
+
+        def close(self):
+            pass
+
+    grouped = run(config, tmp_path / "grouped", lambda model: Borrowed(engine))
 
     class OneBatchPerCall:
         def __init__(self, inner):
@@ -107,6 +119,9 @@ def test_grouping_batches_into_one_engine_call_writes_the_same_records(engine, t
         def generate(self, requests, sampling):
             self.calls += 1
             return self.inner.generate(requests, sampling)
+
+        def close(self):
+            pass
 
     single = OneBatchPerCall(engine)
     per_batch = run(config, tmp_path / "per-batch", lambda model: single)
