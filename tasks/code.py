@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mabench.answer_format import parse_answer_set, tag_skeleton
+from mabench.answer_format import has_duplicate_answers, parse_answer_set, tag_skeleton
 from mabench.types import AnswerSet, Candidate, Judgement, JudgeUnavailable, Mode
 
 if TYPE_CHECKING:
@@ -62,8 +62,8 @@ def parse_programs(text: str, mode: Mode, k: int) -> AnswerSet:
     """Candidates from ``<codeN>`` tags (``<code>`` in bok), with markdown fences stripped."""
     answers = parse_answer_set(text, k if mode == "multi" else None, tag=TAG)
     candidates = [c.model_copy(update={"text": strip_fences(c.text)}) for c in answers.candidates]
-    keys = [c.text.strip().lower() for c in candidates]
-    return answers.model_copy(update={"candidates": candidates, "duplicate_answers": len(set(keys)) < len(keys)})
+    return answers.model_copy(update={"candidates": candidates,
+                                      "duplicate_answers": has_duplicate_answers(c.text for c in candidates)})
 
 
 @dataclass(frozen=True)

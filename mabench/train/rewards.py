@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mabench.answer_format import parse_answer_set
+from mabench.answer_format import answer_key, parse_answer_set
 from mabench.types import AnswerSet, Judgement
 
 from .methods import AccuracyMode, MethodSpec
@@ -87,7 +87,7 @@ def distinct_correct(answers: AnswerSet, judgements: Sequence[Judgement]) -> int
             if judgement.gold_index is not None:
                 keys.add(("gold", judgement.gold_index))
             else:
-                keys.add(("text", candidate.text.strip().lower()))
+                keys.add(("text", answer_key(candidate.text)))
     return len(keys)
 
 
