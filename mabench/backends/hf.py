@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import inspect
 import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from mabench.types import Generation
 
@@ -98,25 +100,26 @@ class HFBackend(Closing):
             self.tokenizer.apply_chat_template(r.messages, add_generation_prompt=True, tokenize=False)
             for r in requests
         ]
-        enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
+        rows = [self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
         greedy = sampling.temperature == 0.0
         start = time.perf_counter()
         with torch.no_grad():
-            ids = self.model.generate(
-                **enc,
+            prefill = getattr(self.model, "_supports_default_dynamic_cache", lambda: False)()
+            ids, kwargs = self._prefill(rows, n) if prefill else self._padded(rows, n)
+            out = self.model.generate(
+                input_ids=ids,
+                **kwargs,
                 do_sample=not greedy,
                 temperature=None if greedy else sampling.temperature,
                 top_p=None if greedy else sampling.top_p,
                 top_k=None,
                 max_new_tokens=sampling.max_new_tokens,
-                num_return_sequences=n,
                 pad_token_id=self.tokenizer.pad_token_id,
             )
         latency = time.perf_counter() - start
-        prompt_lens = enc["attention_mask"].sum(dim=1).tolist()
-        completions = ids[:, enc["input_ids"].shape[1]:].tolist()
+        completions = out[:, ids.shape[1]:].tolist()
         result: list[list[Generation]] = []
-        for q in range(len(requests)):
+        for q, prompt in enumerate(rows):
             gens = []
             for s in range(n):
                 tokens = completions[q * n + s]
@@ -124,7 +127,7 @@ class HFBackend(Closing):
                 kept = tokens if stop is None else tokens[: stop + 1]
                 gens.append(Generation(
                     text=self.tokenizer.decode(kept, skip_special_tokens=True),
-                    prompt_tokens=int(prompt_lens[q]),
+                    prompt_tokens=len(prompt),
                     completion_tokens=len(kept),
                     finish_reason="length" if stop is None else "stop",
                     sample_index=s,
@@ -132,3 +135,51 @@ class HFBackend(Closing):
                 ))
             result.append(gens)
         return result
+
+    def _padded(self, rows: list[list[int]], n: int) -> tuple[Any, dict[str, Any]]:
+        """Left-padded prompts, each repeated n times (row q*n+s is sample s of prompt q): what plain
+        `generate(num_return_sequences=n)` would run, for models whose cache cannot be pre-filled."""
+        import torch
+
+        width, pad = max(map(len, rows)), self.tokenizer.pad_token_id
+        ids = torch.tensor([[pad] * (width - len(r)) + r for r in rows], device=self.device)
+        mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], device=self.device)
+        return ids.repeat_interleave(n, 0), {"attention_mask": mask.repeat_interleave(n, 0)}
+
+    def _prefill(self, rows: list[list[int]], n: int) -> tuple[Any, dict[str, Any]]:
+        """Fill the KV cache so that the prompt tokens are computed once, not once per sample: the prefix that
+        every prompt shares (system prompt, chat template) once for the batch, each prompt's own tokens once for
+        its n samples. Layout: shared prefix, then padding, then each prompt's own tokens; positions skip the
+        padding, so each row is computed as if alone. `generate` then computes only the last prompt token."""
+        import torch
+        from transformers import DynamicCache
+
+        shared = common_prefix_length(rows)
+        width, pad = max(map(len, rows)) - shared, self.tokenizer.pad_token_id
+        ids = torch.tensor([r[:shared] + [pad] * (width - len(r) + shared) + r[shared:] for r in rows],
+                           device=self.device)
+        mask = torch.tensor([[1] * shared + [0] * (width - len(r) + shared) + [1] * (len(r) - shared)
+                             for r in rows], device=self.device)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        try:
+            cache = DynamicCache(config=self.model.config)  # per-layer kinds (sliding windows) from the config
+        except TypeError:  # transformers < 4.56
+            cache = DynamicCache()
+        # transformers 5 renamed the argument (`past_key_values` goes in 5.40), older ones know only the old name
+        name = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
+        if shared:
+            self.model(input_ids=ids[:1, :shared], use_cache=True, **{name: cache})
+            cache.batch_repeat_interleave(len(rows))
+        if ids.shape[1] - 1 > shared:
+            self.model(input_ids=ids[:, shared:-1], attention_mask=mask[:, :-1],
+                       position_ids=positions[:, shared:-1], use_cache=True, **{name: cache})
+        cache.batch_repeat_interleave(n)
+        return ids.repeat_interleave(n, 0), {"attention_mask": mask.repeat_interleave(n, 0), name: cache}
+
+
+def common_prefix_length(rows: list[list[int]]) -> int:
+    """How many leading tokens all rows share, leaving every row at least one token of its own."""
+    limit, length = min(map(len, rows)) - 1, 0
+    while length < limit and all(r[length] == rows[0][length] for r in rows):
+        length += 1
+    return length
