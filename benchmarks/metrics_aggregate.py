@@ -4,9 +4,9 @@
     python benchmarks/metrics_aggregate.py [--questions 100000] [--resamples 1000]
 
 BLAS is pinned to one thread (one core). The synthetic records are bok-mode, judged by execution, with
-AmbigQA annotations and DDXPlus extras, so that every metric (pass@k, pass@set, AmbigQA F1, DDXPlus)
-computes rather than skips. The naive baseline loops over the pydantic records once per metric, calling
-the public per-item functions, and bootstraps each metric on its own with scipy.stats.bootstrap; its
+AmbigQA annotations (even questions) or DDXPlus evidence (odd ones), so that every metric (pass@k, pass@set,
+AmbigQA F1, DDXPlus) computes rather than skips. The naive baseline loops over the pydantic records once per
+metric, calling the public per-item functions, and bootstraps each metric on its own with scipy.stats.bootstrap; its
 pooled-metric bootstraps (a loop over resampled questions) are timed on a few resamples and scaled.
 """
 
@@ -28,18 +28,27 @@ from scipy import stats  # noqa: E402
 from mabench.metrics import (  # noqa: E402
     DEFAULT_METRICS,
     SampleTable,
-    ambigqa_f1,
+    ambigqa_f1_score,
     ambigqa_is_multi,
-    auroc,
-    brier,
+    auroc_score,
+    brier_score,
     compute_metrics,
     ddx_metrics,
-    ece,
+    ece_score,
     pass_at_k,
-    set_brier,
+    set_brier_score,
 )
 from mabench.text import normalize_answer  # noqa: E402
-from mabench.types import AnswerSet, Candidate, Generation, Judgement, SampleRecord, Usage  # noqa: E402
+from mabench.types import (  # noqa: E402
+    AmbigQAEvidence,
+    AnswerSet,
+    Candidate,
+    DiagnosisEvidence,
+    Generation,
+    Judgement,
+    SampleRecord,
+    Usage,
+)
 
 METRICS = tuple(m for m in DEFAULT_METRICS if m.spec.name != "semantic_diversity")
 PATHOLOGIES = [f"Pathology {i}" for i in range(49)]
@@ -90,11 +99,11 @@ def make_records(n: int, seed: int = 0) -> list[SampleRecord]:
                     for i, g in enumerate(gidx)
                 ],
                 usage=Usage(prompt_tokens=80, completion_tokens=rnd.randint(60, 600)),
-                extra={
-                    "annotations": [gold] if rnd.random() < 0.5 else [gold, gold[:1]],
-                    "differential": [[p, w] for p, w in zip(diff, probs, strict=True)],
-                    "true_pathology": diff[0],
-                },
+                evidence=(  # a record carries one kind of evidence: AmbigQA's or DDXPlus'
+                    AmbigQAEvidence(annotations=[gold] if rnd.random() < 0.5 else [gold, gold[:1]])
+                    if q % 2 == 0
+                    else DiagnosisEvidence(true_pathology=diff[0], differential=list(zip(diff, probs, strict=True)))
+                ),
             )
         )
     return out
@@ -147,12 +156,18 @@ def _reward(r: SampleRecord) -> float:
     cs = _cands(r)
     if r.answer_set.duplicate_answers or sum(c[1] for c in cs) > 1 + 1e-9:
         return 0.0
-    return 1 - set_brier([c[1] for c in cs], [c[2] for c in cs], reduce="mean")
+    return 1 - set_brier_score([c[1] for c in cs], [c[2] for c in cs], reduce="mean")
 
 
 def _ddx(r: SampleRecord, key: str) -> float:
+    if not isinstance(r.evidence, DiagnosisEvidence) or r.evidence.differential is None:
+        return NAN
     pred = [(t if g is None else r.gold[g][0], c) for t, c, _, g in _cands(r)]  # the matched gold entry
-    return ddx_metrics(pred, r.extra["differential"], r.extra["true_pathology"])[key]
+    return ddx_metrics(pred, r.evidence.differential, r.evidence.true_pathology)[key]
+
+
+def _annotations(r: SampleRecord) -> list[list[list[str]]] | None:
+    return r.evidence.annotations if isinstance(r.evidence, AmbigQAEvidence) else None
 
 
 NAN = float("nan")
@@ -165,10 +180,12 @@ PER_QUESTION: dict[str, Callable[[SampleRecord], float]] = {
     "recall": lambda r: len({c[3] for c in _cands(r) if c[2] and c[3] is not None}) / len(r.gold),
     "precision": lambda r: _first_claims(r) / len(r.answer_set.candidates),
     "n_correct": lambda r: float(sum(c[2] for c in _cands(r))),
-    "ambigqa_f1": lambda r: ambigqa_f1([c[0] for c in _cands(r)], r.extra["annotations"]),
+    "ambigqa_f1": lambda r: (
+        NAN if (a := _annotations(r)) is None else ambigqa_f1_score([c[0] for c in _cands(r)], a)
+    ),
     "ambigqa_f1_multi": lambda r: (
-        ambigqa_f1([c[0] for c in _cands(r)], r.extra["annotations"])
-        if ambigqa_is_multi(r.extra["annotations"])
+        ambigqa_f1_score([c[0] for c in _cands(r)], a)
+        if (a := _annotations(r)) is not None and ambigqa_is_multi(a)
         else NAN
     ),
     "pass_at_set": lambda r: float(any(c[2] for c in _cands(r))),
@@ -184,7 +201,7 @@ PER_QUESTION: dict[str, Callable[[SampleRecord], float]] = {
     "distinct_1": lambda r: _distinct(r, 1),
     "distinct_2": lambda r: _distinct(r, 2),
     "set_brier": lambda r: (
-        set_brier([c[1] for c in _cands(r)], [c[2] for c in _cands(r)], "sum") if _complete(r) else NAN
+        set_brier_score([c[1] for c in _cands(r)], [c[2] for c in _cands(r)], "sum") if _complete(r) else NAN
     ),
     "set_brier_reward": _reward,
     "sum_confidence": lambda r: sum(c[1] for c in _cands(r)) if _complete(r) else NAN,
@@ -216,10 +233,10 @@ def _coverage(rs: Sequence[SampleRecord]) -> tuple[list[float], list[bool]]:
 
 
 POOLED: dict[str, Callable[[Sequence[SampleRecord]], float]] = {
-    "brier": lambda rs: brier(*_pairs(rs)),
-    "ece": lambda rs: ece(*_pairs(rs)),
-    "auroc": lambda rs: auroc(*_pairs(rs)),
-    "coverage_ece": lambda rs: ece(*_coverage(rs)),
+    "brier": lambda rs: brier_score(*_pairs(rs)),
+    "ece": lambda rs: ece_score(*_pairs(rs)),
+    "auroc": lambda rs: auroc_score(*_pairs(rs)),
+    "coverage_ece": lambda rs: ece_score(*_coverage(rs)),
     "tokens_per_correct": lambda rs: (
         sum(r.usage.prompt_tokens + r.usage.completion_tokens for r in rs)
         / sum(any(c[2] for c in _cands(r)) for r in rs)

@@ -96,6 +96,10 @@ def run(
     sandbox: Annotated[str, typer.Option(help="isolation for code tasks: auto (bubblewrap, else unshare; "
                                               "never anything weaker), bwrap, unshare, docker, or subprocess "
                                               "(NO isolation: only if you mean it)")] = "auto",
+    sandbox_executor: Annotated[str, typer.Option(help="where code tasks run programs: local (this machine's "
+                                                       "sandbox pool) or ray (the same sandbox on every node of "
+                                                       "a Ray cluster: --ray-address, else $RAY_ADDRESS, else "
+                                                       "a local Ray; needs mabench[ray])")] = "local",
     exclude_train_overlap: Annotated[bool, typer.Option(
         "--exclude-train-overlap", help="drop the questions the checkpoint of either mode was trained on (listed "
         "in its mabench_train.json by `mabench train`) before the run")] = False,
@@ -117,7 +121,12 @@ def run(
                                                        "server reports no usage", rich_help_panel="Backend")] = None,
     tensor_parallel_size: Annotated[int, typer.Option(help="vllm: GPUs per model replica",
                                                       rich_help_panel="Backend")] = 1,
-    data_parallel_size: Annotated[int, typer.Option(help="vllm: model replicas", rich_help_panel="Backend")] = 1,
+    data_parallel_size: Annotated[int, typer.Option(help="vllm: model replicas; more than one run on a Ray "
+                                                    "cluster (needs mabench[ray])", rich_help_panel="Backend")] = 1,
+    ray_address: Annotated[str | None, typer.Option(help="the Ray cluster for --data-parallel-size and "
+                                                         "--sandbox-executor ray: HOST:PORT, ray://HOST:PORT or "
+                                                         "auto (default: $RAY_ADDRESS, else a local Ray)",
+                                                    rich_help_panel="Backend")] = None,
     gpu_memory_utilization: Annotated[float, typer.Option(help="vllm: fraction of GPU memory to use",
                                                           rich_help_panel="Backend")] = 0.9,
     max_model_len: Annotated[int | None, typer.Option(help="vllm: context length to reserve KV cache for",
@@ -136,8 +145,10 @@ def run(
     """Run tasks in multi-answer and best-of-k modes and print them side by side."""
     from mabench.tasks import DataFormatError, UnknownTaskError, load_task, synthetic_tasks
 
+    from .backends.vllm_ray import ray_missing
     from .contamination import ContaminationError
     from .identity import earlier_run
+    from .ray_cluster import RayUnavailable, require_ray
     from .runner import plan_run
     from .runner import run as run_tasks
     from .sandbox import SandboxUnavailable
@@ -158,10 +169,16 @@ def run(
                            tasks=_split(tasks), modes=modes, k=k, limit=limit, seed=seed,
                            shuffle=shuffle, data_path=_data_paths(data_path or [], _split(tasks)),
                            temperature=temperature, max_new_tokens=max_new_tokens, batch_size=batch_size,
-                           prompt=prompt, eval_profile=eval_profile, sandbox=sandbox)
+                           prompt=prompt, eval_profile=eval_profile, sandbox=sandbox,
+                           sandbox_executor=sandbox_executor)
     except ValidationError as err:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
         raise _fail(console, f"invalid run config: {problems}") from None
+    if config.sandbox_executor == "ray":  # before any model loads: a missing Ray is one line, not a late traceback
+        try:
+            require_ray()
+        except RayUnavailable as err:
+            raise _fail(console, f"--sandbox-executor ray: {err}") from None
     if config.eval_profile == "paper" and importlib.util.find_spec("math_verify") is None:
         raise _fail(console, "--eval-profile paper decides correctness with math-verify as the authors do: "
                              "pip install math-verify (or 'mabench[train]')")
@@ -190,13 +207,18 @@ def run(
         options = BackendOptions(
             base_url=base_url, api_key_env=api_key_env, concurrency=concurrency, request_timeout=request_timeout,
             max_retries=max_retries, tokenizer=tokenizer, tensor_parallel_size=tensor_parallel_size,
-            data_parallel_size=data_parallel_size, gpu_memory_utilization=gpu_memory_utilization,
+            data_parallel_size=data_parallel_size, ray_address=ray_address,
+            gpu_memory_utilization=gpu_memory_utilization,
             max_model_len=max_model_len, enforce_eager=enforce_eager, engine_args=_engine_args(engine_arg or []),
             cache=not no_cache, cache_path=cache,
         )
     except ValidationError as err:
         problems = "; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in err.errors())
         raise _fail(console, f"invalid backend options: {problems}") from None
+    if any(resolve_model(m)[0] == "vllm" for m in (config.model, config.bok_model) if m):
+        ray_fix = ray_missing(options)  # replicas run on Ray: say so before anything loads
+        if ray_fix:
+            raise _fail(console, ray_fix)
     if resume and fresh:
         raise _fail(console, "--resume continues a run and --fresh discards it; give one of them")
     try:  # the run identity: the model's (without loading it) and the selected questions' (runner.plan_run)
@@ -216,7 +238,7 @@ def run(
                            fresh=fresh, console=console, plan=plan, options=options)
     except UnknownModelError as err:
         raise _fail(console, str(err)) from None
-    except (RunStoreError, DataFormatError, SandboxUnavailable) as err:
+    except (RunStoreError, DataFormatError, SandboxUnavailable, RayUnavailable) as err:
         raise _fail(console, str(err)) from None
     models = config.model if config.bok_model is None else f"multi: {config.model}, bok: {config.bok_model}"
     Console().print(summary_table(result.metrics, title=f"mabench run {result.run_dir.name}  ({models})",

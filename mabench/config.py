@@ -35,6 +35,11 @@ class RunConfig(BaseModel):
         "auto", exclude=True, description="isolation for code tasks: 'auto' is bwrap, else unshare, else an error; "
         "docker and the unisolated subprocess only when named. Not part of the run identity: it never changes a "
         "verdict, and the manifest records the isolation used")
+    sandbox_executor: Literal["local", "ray"] = Field(
+        "local", exclude=True, description="where code tasks run programs: this machine's sandbox pool, or Ray actors "
+        "running that same sandbox on each node of a cluster. Not part of the run identity: it only moves the same "
+        "sandbox elsewhere (same isolation, limits and verdict rules), so it never changes a result, and a run "
+        "started on one machine may be resumed on a cluster; the manifest records where programs ran")
     exclude_train_overlap: bool = Field(False, description="drop the questions a mode's checkpoint was trained on "
                                         "(its mabench_train.json) before the run")
 

@@ -20,20 +20,20 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .answer_format import has_duplicate_answers
 from .backends.base import Backend, GenerationRequest, backend_stats, opened
 from .backends.identity import ModelIdentity, model_identity
 from .backends.options import BackendOptions
 from .config import RunConfig
 from .contamination import Overlap, drop_overlap, find_overlap, manifest_entry
 from .identity import RunIdentity, earlier_run, run_identity
+from .judging import judge_batch, share_sandbox
 from .lmeval import is_lmeval_task
 from .manifest import build_manifest, invocation
 from .metrics.run_metrics import compare_modes, run_metrics
 from .paper_metrics import add_paper_metrics
 from .prompts import prompt_record, task_messages
 from .store import RunStore, RunStoreError
-from .types import Generation, JudgeUnavailable, Mode, Question, SampleRecord, Usage
+from .types import ExecutionEvidence, Mode, Question, SampleRecord
 
 BackendFactory = Callable[[str], Backend]
 
@@ -52,42 +52,6 @@ class RunResult:
 
 def batch_seed(seed: int, task: str, mode: Mode, batch_index: int) -> int:
     return int(hashlib.sha256(f"{seed}/{task}/{mode}/{batch_index}".encode()).hexdigest()[:8], 16)
-
-
-def build_record(task: Any, question: Question, mode: Mode, k: int, generations: list[Generation]) -> SampleRecord:
-    """Parse and judge one question's generations. In bok, each sample's single answer is one candidate,
-    in sample order, duplicates kept; the set's flags summarise the samples."""
-    if mode == "multi":
-        answer_set = task.parse(generations[0].text, mode, k)
-    else:
-        parsed = [task.parse(g.text, mode, k) for g in generations]
-        candidates = [
-            p.candidates[0].model_copy(update={"rank": i}) for i, p in enumerate(parsed, start=1) if p.candidates
-        ]
-        answer_set = parsed[0].model_copy(update={
-            "candidates": candidates,
-            "format_ok": all(p.format_ok for p in parsed),
-            "missing_confidence": any(p.missing_confidence for p in parsed),
-            "confidence_out_of_range": any(p.confidence_out_of_range for p in parsed),
-            "confidence_percent_scale": any(p.confidence_percent_scale for p in parsed),
-            "sum_exceeds_one": False,  # independent samples: their confidences need not sum to 1
-            "duplicate_answers": has_duplicate_answers(c.text for c in candidates),
-        })
-    errors = [g.error or "generation failed" for g in generations if g.finish_reason == "error"]
-    try:
-        judgements, extra = task.judge(question, answer_set)
-    except JudgeUnavailable as failure:  # e.g. the sandbox failed: an error to retry, never a wrong answer
-        judgements, extra = failure.judgements, failure.extra
-        errors.append(str(failure))
-    usage = Usage(
-        prompt_tokens=generations[0].prompt_tokens if generations else 0,
-        completion_tokens=sum(g.completion_tokens for g in generations),
-    )
-    return SampleRecord(
-        question_id=question.id, task=question.task, mode=mode, gold=question.gold,
-        generations=generations, answer_set=answer_set, judgements=judgements, usage=usage, extra=extra,
-        error="; ".join(errors) if errors else None,
-    )
 
 
 @dataclass(frozen=True)
@@ -206,7 +170,8 @@ def _run_locked(store: RunStore, config: RunConfig, backend_factory: BackendFact
             raise RunStoreError(f"{store.dir}: since this run started {'; '.join(changes)}; resuming would mix "
                                 "results, rerun with --fresh to start over")
         with contextlib.ExitStack() as stack, _progress(console) as progress:
-            isolation = _share_sandbox(tasks.values(), stack, config.sandbox)
+            isolation = share_sandbox(tasks.values(), stack, config.sandbox, config.sandbox_executor,
+                                       options.ray_address if options is not None else None)
             if isolation is not None:
                 manifest["sandbox"] = isolation
             store.write_manifest(manifest)
@@ -240,15 +205,15 @@ def _run_locked(store: RunStore, config: RunConfig, backend_factory: BackendFact
     start = time.perf_counter()
     wanted = {(name, mode, q.id) for name in tasks for mode in config.modes for q in questions[name]}
     final = [r for key, r in latest.items() if key in wanted]
-    metrics = run_metrics(final)
+    metrics = run_metrics(final, task_metrics={name: task.spec.metrics for name, task in tasks.items()})
     if config.eval_profile == "paper":  # the authors' evaluation beside mabench's own, as paper_* entries
         add_paper_metrics(metrics, final)
     metrics.update(lmeval_metrics)  # lm-eval tasks: lm-eval's own metrics, under the mode "lm-eval"
     comparison = compare_modes(final, metrics)
     timings["metrics"] = time.perf_counter() - start
     errors = sum(1 for key, r in latest.items() if key in wanted and r.error is not None)
-    exited_early = sum(e.get("status") == "exited_early" for key, r in latest.items() if key in wanted
-                       for e in r.extra.get("executions", ()))
+    exited_early = sum(e.status == "exited_early" for key, r in latest.items() if key in wanted
+                       and isinstance(r.evidence, ExecutionEvidence) for e in r.evidence.executions)
     store.write_metrics(metrics)
     store.write_comparison(comparison)
     store.write_manifest({**manifest, "status": "complete", "errors": errors, "backend_stats": stats,
@@ -285,11 +250,8 @@ def _generate(store: RunStore, config: RunConfig, backend: Backend, group: list[
     for name, mode, batch, requests in calls:
         batch_outputs, outputs = outputs[: len(requests)], outputs[len(requests):]
         start = time.perf_counter()
-        new = [
-            build_record(tasks[name], q, mode, config.k, gens)
-            for q, gens in zip(batch, batch_outputs, strict=True)
-            if (name, mode, q.id) not in done
-        ]
+        new = judge_batch(tasks[name], mode, config, [(q, gens) for q, gens in zip(batch, batch_outputs, strict=True)
+                                                       if (name, mode, q.id) not in done])
         timings["judge"] += time.perf_counter() - start
         store.append(new)
         latest.update(((name, mode, r.question_id), r) for r in new)
@@ -343,20 +305,6 @@ def _lmeval_tasks(config: RunConfig, run_dir: Path, options: BackendOptions | No
     metrics = run_lmeval_tasks(names, config, run_dir, options)
     timings["lm_eval"] = time.perf_counter() - start
     return metrics
-
-
-def _share_sandbox(tasks: Any, stack: contextlib.ExitStack, backend: str = "auto") -> dict[str, Any] | None:
-    """Code tasks judge in one warm sandbox for the whole run, instead of starting one per record. Returns
-    the isolation in force, for the manifest. Raises SandboxUnavailable when `backend` does not work here."""
-    users = [t for t in tasks if hasattr(t, "attach_sandbox")]
-    if not users:
-        return None
-    from mabench.sandbox import Sandbox, SandboxConfig
-
-    sandbox = stack.enter_context(Sandbox(workers=2, config=SandboxConfig(backend=backend)))  # type: ignore[arg-type]
-    for task in users:
-        task.attach_sandbox(sandbox)
-    return sandbox.isolation.to_dict()
 
 
 def select_questions(task: Any, config: RunConfig, name: str) -> list[Question]:

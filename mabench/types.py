@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Mode = Literal["multi", "bok"]
 MODES: tuple[Mode, ...] = ("multi", "bok")
@@ -96,6 +96,93 @@ class Usage(_Frozen):
     completion_tokens: int  # summed over all generations
 
 
+# ---------------------------------------------------------------- judge evidence
+# What a task's judge found beyond its per-candidate judgements, kept in the record for the metrics that need it.
+# One typed model per kind of judge, told apart by `kind`; metrics read these fields, never string keys.
+
+
+class AmbigQAEvidence(_Frozen):
+    """AmbigQA's exact-match judge: the annotations (for AmbigQA F1) and the gold groups some candidate hit."""
+
+    kind: Literal["ambigqa"] = "ambigqa"
+    annotations: list[list[list[str]]]  # per annotation, its answer groups, each a list of aliases
+    covered: list[int] = Field(default_factory=list)
+
+
+class ConditionMapping(_Frozen):
+    """How DDXPlus' judge mapped one candidate onto a condition, and by which tier."""
+
+    rank: int
+    condition: str | None
+    tier: str  # exact, synonym, icd10, fuzzy, judge-model, none
+    score: float | None = None  # the fuzzy score, for the fuzzy tier
+
+
+class DiagnosisEvidence(_Frozen):
+    """DDXPlus' judge: the true pathology and, when the data has it, the gold differential (for DDR/DDP/DDF1)."""
+
+    kind: Literal["ddxplus"] = "ddxplus"
+    true_pathology: str
+    differential: list[tuple[str, float]] | None = None  # (pathology, probability); None: only GTPA is defined
+    mapping: list[ConditionMapping] = Field(default_factory=list)
+
+
+class Execution(_Frozen):
+    """One candidate program as the sandbox ran it (status "not_run" for an empty program)."""
+
+    rank: int
+    status: str  # passed, failed, timeout, exited_early, sandbox_error, not_run, ...
+    passed: bool
+    duration_s: float = 0.0
+    detail: str = ""
+    stderr: str = ""  # its tail
+
+
+class ExecutionEvidence(_Frozen):
+    """A code task's judge: the tests the programs ran against and one execution per candidate."""
+
+    kind: Literal["execution"] = "execution"
+    executions: list[Execution]
+    tests: str = ""  # empty in records written before evidence was typed whose sandbox failed
+    task_id: int | str | None = None  # MBPP
+    entry_point: str | None = None  # HumanEval
+
+
+class ChoiceEvidence(_Frozen):
+    """A multiple-choice judge (MedQA): the right option, the option each candidate chose, the options offered."""
+
+    kind: Literal["choice"] = "choice"
+    answer_idx: str
+    chosen: list[str | None]
+    set_size: int
+    n_options: int
+
+
+Evidence = Annotated[
+    Union[AmbigQAEvidence, DiagnosisEvidence, ExecutionEvidence, ChoiceEvidence],  # noqa: UP007 (runtime alias)
+    Field(discriminator="kind"),
+]
+
+# Records written before evidence was typed kept it as string keys in `extra`: the key that tells each kind
+# apart, and the keys that belong to it. `SampleRecord` reads them into the typed model, so old runs replay.
+_LEGACY_EVIDENCE: tuple[tuple[str, type[BaseModel], tuple[str, ...]], ...] = (
+    ("annotations", AmbigQAEvidence, ("annotations", "covered")),
+    ("true_pathology", DiagnosisEvidence, ("true_pathology", "differential", "mapping")),
+    ("executions", ExecutionEvidence, ("executions", "tests", "task_id", "entry_point")),
+    ("answer_idx", ChoiceEvidence, ("answer_idx", "chosen", "set_size", "n_options")),
+)
+
+
+def evidence_from_extra(extra: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """(evidence as a dict with its `kind`, or None; the keys left over) from an old record's `extra`."""
+    for marker, model, keys in _LEGACY_EVIDENCE:
+        if extra.get(marker) is not None:
+            kind = model.model_fields["kind"].default
+            found = {key: extra[key] for key in keys if key in extra}
+            return {"kind": kind, **found}, {key: v for key, v in extra.items() if key not in keys}
+    return None, extra
+
+
 class SampleRecord(_Frozen):
     """One question under one mode: the append-only unit of a run."""
 
@@ -107,16 +194,27 @@ class SampleRecord(_Frozen):
     answer_set: AnswerSet
     judgements: list[Judgement]
     usage: Usage
-    extra: dict[str, Any] = Field(default_factory=dict)  # task-specific evidence, e.g. covered groups
+    evidence: Evidence | None = None  # what the task's judge found, typed by kind (see the models above)
+    extra: dict[str, Any] = Field(default_factory=dict)  # anything else a (third-party) judge returned, untyped
     error: str | None = None  # generation or judging failed for good (not the answer); a resumed run retries it
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_legacy_extra(cls, data: Any) -> Any:
+        """Records written before evidence was typed: their `extra` keys become `evidence`."""
+        if isinstance(data, dict) and data.get("evidence") is None and isinstance(data.get("extra"), dict):
+            evidence, rest = evidence_from_extra(data["extra"])
+            if evidence is not None:
+                return {**data, "evidence": evidence, "extra": rest}
+        return data
 
 
 class JudgeUnavailable(Exception):
     """A task's judge could not reach a verdict for reasons that say nothing about the answer (the code
     sandbox failed, say). The record is stored with `error` set, like a failed generation: excluded from
-    the scores, counted on the summary's errors line, retried by a resumed run. `judgements` and `extra`
+    the scores, counted on the summary's errors line, retried by a resumed run. `judgements` and `evidence`
     keep what the judge did find."""
 
-    def __init__(self, message: str, judgements: list[Judgement], extra: dict[str, Any]) -> None:
+    def __init__(self, message: str, judgements: list[Judgement], evidence: Evidence | None) -> None:
         super().__init__(message)
-        self.judgements, self.extra = judgements, extra
+        self.judgements, self.evidence = judgements, evidence

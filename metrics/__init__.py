@@ -1,6 +1,7 @@
 """Metrics over per-sample records (`mabench.metrics`). Definitions and sources: METRICS.md beside this file.
 
-Array-level functions: `pass_at_k`, `brier`, `ece`, `auroc`, `set_brier`, `ambigqa_f1`, `ddx_metrics`.
+Array-level functions: `pass_at_k`, `brier_score`, `ece_score`, `auroc_score`, `set_brier_score`, `ambigqa_f1_score`,
+`ddx_metrics`. (Naming: a registered metric's function has its registered name; see `spec.py`.)
 The authors' evaluation, quirks included: `paper_eval` (docs/paper-profile.md).
 Records: `compute_metrics(records, metrics=DEFAULT_METRICS)` -> {name: entry} (`MetricEntry`), over a columnar
 `SampleTable` built once; a whole run: `run_metrics` (metrics.json) and `compare_modes` (comparison.json).
@@ -8,9 +9,18 @@ Comparisons: `paired_compare`, `paired_difference`, `equal_budget`. Facts about 
 Adding a metric is writing one function with the `@metric` decorator and listing it in `core.py`.
 """
 
-from .ambigqa import ambigqa_f1, ambigqa_is_multi
+from .ambigqa import ambigqa_f1_score, ambigqa_is_multi
 from .budget import equal_budget
-from .calibration import ReliabilityBin, auroc, bin_edges, bin_index, brier, ece, reliability_table, set_brier
+from .calibration import (
+    ReliabilityBin,
+    auroc_score,
+    bin_edges,
+    bin_index,
+    brier_score,
+    ece_score,
+    reliability_table,
+    set_brier_score,
+)
 from .compute import compute_metrics, format_failures
 from .core import (
     CORE_METRICS,
@@ -29,8 +39,8 @@ from .diversity import Embedder, load_default_embedder, semantic_diversity_metri
 from .entry import MetricEntry, errors_entry
 from .paper_eval import paper_eval
 from .passk import pass_at_k, pass_at_k_array
-from .registry import Metric, MetricSpec, PerQuestion, Pooled, Skipped, metric, ratio
 from .run_metrics import compare_modes, paired_difference, run_metrics
+from .spec import Metric, MetricSpec, PerQuestion, Pooled, Skipped, metric, ratio
 from .stats import mcnemar_exact, paired_compare
 from .table import SampleTable
 
@@ -50,17 +60,17 @@ __all__ = [
     "ReliabilityBin",
     "SampleTable",
     "Skipped",
-    "ambigqa_f1",
+    "ambigqa_f1_score",
     "ambigqa_is_multi",
-    "auroc",
+    "auroc_score",
     "bin_edges",
     "bin_index",
     "binary_outcomes",
     "compare_modes",
-    "brier",
+    "brier_score",
     "compute_metrics",
     "ddx_metrics",
-    "ece",
+    "ece_score",
     "equal_budget",
     "errors_entry",
     "format_failures",
@@ -81,5 +91,5 @@ __all__ = [
     "reliability_table",
     "run_metrics",
     "semantic_diversity_metric",
-    "set_brier",
+    "set_brier_score",
 ]

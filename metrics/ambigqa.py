@@ -9,8 +9,9 @@ from typing import Any, Union
 import numpy as np
 
 from mabench.text import normalize_answer
+from mabench.types import AmbigQAEvidence
 
-from .registry import PerQuestion, Skipped, metric
+from .spec import PerQuestion, Skipped, metric
 from .table import NormCache, SampleTable
 
 # An annotation is either the official dict ({"type": "singleAnswer", "answer": [aliases]} or
@@ -56,7 +57,7 @@ def greedy_f1(predictions: Sequence[str], groups: Sequence[set[str] | Sequence[s
     return 2 * recall * precision / (recall + precision)
 
 
-def ambigqa_f1(predictions: Sequence[str], annotations: Sequence[Annotation]) -> float:
+def ambigqa_f1_score(predictions: Sequence[str], annotations: Sequence[Annotation]) -> float:
     """AmbigQA "F1 answer" of one question (Min et al. 2020, official evaluation script).
 
     For each annotation the gold answers are its groups (one for singleAnswer, one per qaPair for
@@ -83,17 +84,17 @@ def ambigqa_is_multi(annotations: Sequence[Annotation]) -> bool:
 
 
 def _per_question(table: SampleTable) -> tuple[np.ndarray, np.ndarray]:
-    """(F1, is_multi) per question; NaN / False where a record carries no annotations."""
+    """(F1, is_multi) per question; NaN / False where a record carries no `AmbigQAEvidence` annotations."""
 
     def build() -> tuple[np.ndarray, np.ndarray]:
         f1 = np.full(table.n_questions, np.nan)
         multi = np.zeros(table.n_questions, dtype=bool)
         vocab, norm_id, starts = table.vocab, table.norm_id.tolist(), table.starts.tolist()
         norm = NormCache()
-        for qi, extra in enumerate(table.extras):
-            annotations = extra.get("annotations")
-            if not annotations:
+        for qi, evidence in enumerate(table.evidence):
+            if not isinstance(evidence, AmbigQAEvidence) or not evidence.annotations:
                 continue
+            annotations = evidence.annotations
             preds = [vocab[i] for i in norm_id[starts[qi] : starts[qi + 1]]]
             best, any_single = 0.0, False
             for annotation in annotations:
@@ -106,6 +107,7 @@ def _per_question(table: SampleTable) -> tuple[np.ndarray, np.ndarray]:
     return table.memo("ambigqa", build)
 
 
+# The wording predates typed evidence; recorded runs' metrics.json hold it, so it stays (their results are fixed).
 _NO_ANNOTATIONS = "no record carries extra['annotations'] (AmbigQA tasks only)"
 
 
@@ -121,12 +123,12 @@ def _f1_metric(select: Callable[[np.ndarray, np.ndarray], np.ndarray], empty: st
 
 
 @metric("ambigqa_f1", "fraction", group="coverage", summary=True)
-def ambigqa_f1_metric(table: SampleTable) -> PerQuestion | Skipped:
+def ambigqa_f1(table: SampleTable) -> PerQuestion | Skipped:
     """AmbigQA answer F1 of the candidate list, max over annotations (Min et al. 2020, official script)."""
     return _f1_metric(lambda f1, multi: f1, _NO_ANNOTATIONS)(table)
 
 
 @metric("ambigqa_f1_multi", "fraction", group="coverage")
-def ambigqa_f1_multi_metric(table: SampleTable) -> PerQuestion | Skipped:
+def ambigqa_f1_multi(table: SampleTable) -> PerQuestion | Skipped:
     """AmbigQA answer F1 on questions none of whose annotations is singleAnswer (Min et al. 2020)."""
     return _f1_metric(lambda f1, multi: np.where(multi, f1, np.nan), "no multi-answer question")(table)

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from mabench.types import SampleRecord
 
 from .entry import MetricEntry
-from .registry import Metric, PerQuestion, Pooled, Skipped, as_table, ratio_combine
+from .spec import Metric, PerQuestion, Pooled, Skipped, as_table, ratio_combine
 from .stats import Head, bootstrap_heads, mean_stderr
 from .table import FLAG_NAMES, SampleTable
 

@@ -6,15 +6,15 @@ comparison.json, binary), list it in DEFAULT_METRICS. The order here is the orde
 
 from __future__ import annotations
 
-from .ambigqa import ambigqa_f1_metric, ambigqa_f1_multi_metric
-from .calibration_metrics import (
-    auroc_metric,
-    brier_metric,
+from .ambigqa import ambigqa_f1, ambigqa_f1_multi
+from .calibration import (
+    auroc,
+    brier,
     count_calibration_gap,
     coverage_calibration_gap,
     coverage_ece,
-    ece_metric,
-    set_brier_metric,
+    ece,
+    set_brier,
     set_brier_reward,
     sum_confidence,
 )
@@ -41,7 +41,7 @@ from .diversity import (
     unique_ratio,
 )
 from .format_metrics import format_rate, n_candidates
-from .registry import Metric, MetricSpec
+from .spec import Metric, MetricSpec
 from .tokens import completion_chars, completion_tokens, prompt_tokens, tokens_per_correct, total_tokens
 
 # The foundation's ten metrics, names and meanings unchanged.
@@ -52,8 +52,8 @@ CORE_METRICS: tuple[Metric, ...] = (
     top1_accuracy,
     recall,
     unique_answers,
-    brier_metric,
-    ece_metric,
+    brier,
+    ece,
     prompt_tokens,
     completion_tokens,
 )
@@ -70,8 +70,8 @@ DEFAULT_METRICS: tuple[Metric, ...] = (
     recall,
     precision,
     n_correct,
-    ambigqa_f1_metric,
-    ambigqa_f1_multi_metric,
+    ambigqa_f1,
+    ambigqa_f1_multi,
     pass_at_set,
     pass_at_set_top1,
     pass_at_set_top2,
@@ -92,10 +92,10 @@ DEFAULT_METRICS: tuple[Metric, ...] = (
     distinct_2,
     semantic_diversity,
     # calibration
-    brier_metric,
-    ece_metric,
-    auroc_metric,
-    set_brier_metric,
+    brier,
+    ece,
+    auroc,
+    set_brier,
     set_brier_reward,
     sum_confidence,
     count_calibration_gap,

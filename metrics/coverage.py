@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .passk import pass_at_k_array
-from .registry import Metric, PerQuestion, Skipped, metric
+from .spec import Metric, PerQuestion, Skipped, metric
 from .table import SampleTable
 
 _NOT_EXECUTED = "no candidate was judged by execution (code tasks only)"

@@ -8,8 +8,9 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from mabench.text import normalize_answer
+from mabench.types import DiagnosisEvidence
 
-from .registry import PerQuestion, Skipped, metric
+from .spec import PerQuestion, Skipped, metric
 from .table import NormCache, SampleTable
 
 Differential = Mapping[str, float | None] | Sequence[tuple[str, float | None]] | Sequence[Sequence[object]]
@@ -117,15 +118,13 @@ def _per_question(table: SampleTable) -> dict[str, np.ndarray]:
         starts = table.starts.tolist()
         conf = [None if c != c else c for c in table.conf.tolist()]
         pathology = [norm(name) for name in _pathology_names(table)]
-        for qi, extra in enumerate(table.extras):
-            if "true_pathology" not in extra:
+        for qi, evidence in enumerate(table.evidence):
+            if not isinstance(evidence, DiagnosisEvidence):
                 continue
             lo, hi = starts[qi], starts[qi + 1]
-            has_diff = "differential" in extra  # without it only GTPA is defined
-            gold = _entries(extra["differential"], "extra['differential']", False, norm) if has_diff else []
-            truth = extra["true_pathology"]
-            if not isinstance(truth, str):
-                raise ValueError(f"extra['true_pathology']: expected a pathology name, got {truth!r}")
+            has_diff = evidence.differential is not None  # without it only GTPA is defined
+            gold = _entries(evidence.differential, "evidence.differential", False, norm) if has_diff else []
+            truth = evidence.true_pathology
             scores = _scores(
                 list(zip(pathology[lo:hi], conf[lo:hi], strict=True)), gold, norm(truth), THRESHOLD, GTPA_KS
             )  # type: ignore[arg-type]
@@ -139,6 +138,7 @@ def _per_question(table: SampleTable) -> dict[str, np.ndarray]:
 def _ddx(table: SampleTable, key: str) -> PerQuestion | Skipped:
     values = _per_question(table)[key]
     if np.all(np.isnan(values)):
+        # The wording predates typed evidence (`DiagnosisEvidence`); recorded runs' metrics.json hold it.
         needs = "extra['true_pathology']" + ("" if key.startswith("GTPA") else " and extra['differential']")
         return Skipped(f"no record carries {needs} (DDXPlus only)")
     return PerQuestion(values)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .registry import Metric, PerQuestion, Skipped, metric
+from .spec import Metric, PerQuestion, Skipped, metric
 from .table import SampleTable
 
 Embedder = Callable[[Sequence[str]], np.ndarray]  # texts -> (len(texts), dim) embeddings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .registry import metric
+from .spec import metric
 from .table import SampleTable
 
 

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .calibration import auroc as _auroc
+from .calibration import auroc_score
 from .paper_match import eval_correct
 
 RLCR_PATTERNS = ("multi_answer_short", "multi_answer", "multi_answer_no_analysis")
@@ -107,7 +107,7 @@ def paper_auroc(correct: np.ndarray, confidence: np.ndarray) -> float:
     """AUROC (sklearn's roc_curve + auc, ties as one half); NaN without both classes."""
     if correct.size == 0 or np.unique(correct).size < 2:
         return float("nan")
-    return _auroc(confidence, correct)
+    return auroc_score(confidence, correct)
 
 
 def _check(completions: Sequence[str], golds: Sequence[Sequence[str]], format_pattern: str) -> str:

@@ -3,7 +3,7 @@
 - Standard error of a mean: sample std (ddof=1) / sqrt(n).
 - Bootstrap CIs: `scipy.stats.bootstrap`, percentile method, resampling question ids with a fixed seed.
   Every metric is bootstrapped from the same resamples: each resample is a vector of per-question
-  multiplicities w, and a metric's resampled value is combine(w @ stats) (see `registry.Pooled`).
+  multiplicities w, and a metric's resampled value is combine(w @ stats) (see `spec.Pooled`).
 - Paired tests: exact McNemar (binomial test on discordant pairs; McNemar 1947) for 0/1 outcomes, a
   sign-flip permutation test of the mean difference for continuous ones, and a paired-bootstrap CI.
 """

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from mabench.text import normalize_answer
-from mabench.types import SampleRecord
+from mabench.types import Evidence, SampleRecord
 
 T = TypeVar("T")
 
@@ -52,7 +52,7 @@ class SampleTable:
     executed: np.ndarray  # bool: some judgement was made by execution (code tasks)
     starts: np.ndarray  # int, length Q + 1
     golds: tuple[list[Any], ...]
-    extras: tuple[dict[str, Any], ...]
+    evidence: tuple[Evidence | None, ...]  # what each question's judge found (typed by kind; task metrics read it)
     # per candidate, in listed order within each question
     q: np.ndarray  # int: the candidate's question index
     rank: np.ndarray  # int
@@ -133,7 +133,7 @@ class SampleTable:
             executed=np.array(per_q[13], dtype=bool),
             starts=np.concatenate([[0], np.cumsum(n_cand)]).astype(np.int64),
             golds=tuple(r.gold for r in recs),
-            extras=tuple(r.extra for r in recs),
+            evidence=tuple(r.evidence for r in recs),
             q=np.array(per_c[0], dtype=np.int64),
             rank=np.array(per_c[1], dtype=np.int64),
             conf=conf,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .registry import Pooled, Skipped, metric, ratio
+from .spec import Pooled, Skipped, metric, ratio
 from .table import SampleTable
 
 

@@ -7,16 +7,17 @@
 The default isolation is bubblewrap; see ``describe_isolation()`` for what is active here.
 """
 
-from .config import BACKENDS, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, Program, SandboxConfig
+from .config import BACKENDS, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, EXECUTORS, Program, SandboxConfig
 from .describe import describe_isolation
 from .isolation import Isolation, SandboxUnavailable
-from .pool import Sandbox, run_many, run_program
+from .pool import Sandbox, open_sandbox, run_many, run_program
 from .result import ExecutionResult, Status
 
 __all__ = [
     "BACKENDS",
     "DEFAULT_MEMORY_MB",
     "DEFAULT_TIMEOUT_S",
+    "EXECUTORS",
     "ExecutionResult",
     "Isolation",
     "Program",
@@ -25,6 +26,7 @@ __all__ = [
     "SandboxUnavailable",
     "Status",
     "describe_isolation",
+    "open_sandbox",
     "run_many",
     "run_program",
 ]

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 BackendName = Literal["auto", "bwrap", "docker", "unshare", "subprocess"]
 BACKENDS: tuple[str, ...] = ("auto", "bwrap", "docker", "unshare", "subprocess")
+ExecutorName = Literal["local", "ray"]
+EXECUTORS: tuple[str, ...] = ("local", "ray")
 DEFAULT_TIMEOUT_S = 3.0
 DEFAULT_MEMORY_MB = 1024
 MIN_MEMORY_MB = 64  # a forked interpreter already maps ~20 MiB
@@ -52,10 +54,15 @@ class SandboxConfig:
     worker_memory_mb: int = 4096  # that cgroup's memory limit
     grace_s: float = 5.0  # host-side backstop beyond a program's own timeout
     preload: tuple[str, ...] = PRELOAD  # imported once by each worker, shared by every program
+    # where programs run: this machine's worker pool, or Ray actors across a cluster, each running this same
+    # sandbox on its node (sandbox/ray_executor.py). Never changes a verdict.
+    executor: ExecutorName = "local"
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise ValueError(f"backend: expected one of {', '.join(BACKENDS)}, got {self.backend!r}")
+        if self.executor not in EXECUTORS:
+            raise ValueError(f"executor: expected one of {', '.join(EXECUTORS)}, got {self.executor!r}")
         for name in ("uid", "gid"):
             _require_int(name, getattr(self, name), 1)
         for name, minimum in (("max_processes", 1), ("max_file_mb", 1), ("max_open_files", 16),

@@ -2,7 +2,7 @@
 
 Slower than the bwrap worker (a container start per program); used only when asked for by name
 (``SandboxConfig(backend="docker")``, ``--sandbox docker``), never chosen automatically. Inside the
-container the same runtime (``_worker.py``) enforces rlimits and the deadline; the container adds
+container the same runtime (``inside/worker.py``) enforces rlimits and the deadline; the container adds
 no network, a read-only root, a tmpfs /tmp, an unprivileged user without capabilities, and
 pids/memory limits. Removing the container kills everything the program started.
 """
@@ -15,8 +15,8 @@ import logging
 import time
 from typing import Any
 
-from ._protocol import FrameDecoder
 from .config import Program, SandboxConfig
+from .inside.protocol import FrameDecoder
 from .isolation import _PROBE_ISOLATED, VERDICT_LAYER, Unavailable
 from .layout import SANDBOX_ENV, worker_argv, worker_config
 from .result import ExecutionResult, classify, sandbox_error

@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._linux import SECCOMP_ARCHES
 from .cgroups import WorkerCgroup
 from .config import DEFAULT_MEMORY_MB, PIDS_OVERHEAD, Program, SandboxConfig
+from .inside.linux import SECCOMP_ARCHES
 from .layout import (
     RootfsPlan,
     bwrap_prefix,

@@ -14,8 +14,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-_HERE = Path(__file__).parent
-# The in-sandbox runtime travels as source text (argv); this bootstrap loads it as modules.
+INSIDE = Path(__file__).parent / "inside"
+# The guest code (``inside/``) travels as source text (argv), in this order (each only needs the ones before it);
+# the bootstrap loads each as module ``_mabench_<name>`` and runs the worker's ``main``.
+GUEST_MODULES = ("linux", "protocol", "harness", "worker")
 _BOOTSTRAP = """import sys, types
 def load(name, source):
     module = types.ModuleType(name)
@@ -97,7 +99,7 @@ def worker_config(mode: str, *, uid: int, gid: int, rootfs: dict | None = None, 
 
 def worker_argv(python: str, config: str) -> list[str]:
     """``python -I -c <bootstrap> <config>``. -I: ignore PYTHON* variables and user site-packages."""
-    sources = {name: (_HERE / f"_{name}.py").read_text() for name in ("linux", "protocol", "harness", "worker")}
+    sources = {name: (INSIDE / f"{name}.py").read_text() for name in GUEST_MODULES}
     return [python, "-I", "-c", _BOOTSTRAP.format(**sources), config]
 
 

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -21,6 +21,9 @@ from .config import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, Program, SandboxConfig
 from .isolation import Isolation, ProcessBackend, select_backend
 from .result import ExecutionResult, classify, sandbox_error
 from .worker import WorkerProcess
+
+if TYPE_CHECKING:
+    from .ray_executor import RaySandbox
 
 log = logging.getLogger("mabench.sandbox")
 MAX_RESTARTS_IN_A_ROW = 3  # a slot whose fresh workers keep dying is retired
@@ -46,6 +49,9 @@ class Sandbox:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers: expected a positive integer, got {workers!r}")
         self.config = config or SandboxConfig()
+        if self.config.executor != "local":
+            raise ValueError(f"Sandbox is this machine's pool; executor {self.config.executor!r} is served by "
+                             "open_sandbox(), which returns a RaySandbox for 'ray'")
         self._lock = threading.Lock()
         self._size = workers
         self._failures = [0] * workers
@@ -217,22 +223,34 @@ class Sandbox:
         return [r for r in results if r is not None]
 
 
+def open_sandbox(workers: int = 2, config: SandboxConfig | None = None, *,
+                 ray_address: str | None = None) -> Sandbox | RaySandbox:
+    """The executor ``config`` names: this machine's pool of ``workers``, or for ``executor="ray"`` one sandboxed
+    Ray actor per free CPU of the cluster at ``ray_address`` (else $RAY_ADDRESS, else a local Ray instance)."""
+    if config is not None and config.executor == "ray":
+        from .ray_executor import RaySandbox
+
+        return RaySandbox(config, address=ray_address)
+    return Sandbox(workers, config)
+
+
 def run_program(code: str, tests: str | Sequence[str] = "", timeout_s: float = DEFAULT_TIMEOUT_S,
-                memory_mb: int = DEFAULT_MEMORY_MB, *, sandbox: Sandbox | None = None,
+                memory_mb: int = DEFAULT_MEMORY_MB, *, sandbox: Sandbox | RaySandbox | None = None,
                 config: SandboxConfig | None = None) -> ExecutionResult:
     """Run ``code`` then ``tests`` in isolation. Pass ``sandbox`` to reuse warm workers."""
     program = Program(code, tests, timeout_s, memory_mb)  # validate before starting anything
     if sandbox is not None:
         return sandbox.run_many([program], progress=False)[0]
-    with Sandbox(1, config) as fresh:
+    with open_sandbox(1, config) as fresh:
         return fresh.run_many([program], progress=False)[0]
 
 
 def run_many(items: Iterable[Program | Mapping[str, Any]], workers: int = 2, *, progress: bool = True,
-             config: SandboxConfig | None = None, sandbox: Sandbox | None = None) -> list[ExecutionResult]:
-    """Run programs in parallel on ``workers`` workers; results in input order."""
+             config: SandboxConfig | None = None, sandbox: Sandbox | RaySandbox | None = None) -> list[ExecutionResult]:
+    """Run programs in parallel on ``workers`` workers (``config.executor="ray"``: on a Ray cluster, see
+    `open_sandbox`); results in input order. Pass ``sandbox`` (either kind) to reuse warm workers."""
     programs = [Program.coerce(item, f"items[{i}]") for i, item in enumerate(items)]
     if sandbox is not None:
         return sandbox.run_many(programs, progress=progress)
-    with Sandbox(workers, config) as fresh:
+    with open_sandbox(workers, config) as fresh:
         return fresh.run_many(programs, progress=progress)

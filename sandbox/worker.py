@@ -12,8 +12,8 @@ import tempfile
 from collections.abc import Callable
 from typing import Any
 
-from ._protocol import FrameDecoder, Tail, encode_frame
 from .cgroups import WorkerCgroup
+from .inside.protocol import FrameDecoder, Tail, encode_frame
 from .layout import SANDBOX_ENV
 
 # Join the cgroup(s) first, then become the sandbox, so that no process escapes the count.

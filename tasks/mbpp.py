@@ -15,9 +15,9 @@ import textwrap
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from mabench.types import AnswerSet, Judgement, Message, Mode, Question
+from mabench.types import AnswerSet, ExecutionEvidence, Judgement, Message, Mode, Question
 
-from .code import ProgramJudge, code_instructions, parse_programs
+from .code import CODE_METRICS, TAG, ProgramJudge, code_instructions, parse_programs
 from .hub import HubDefaults, is_hub_spec, load_hub_rows, parse_hub_spec
 from .registry import DataFormatError, task
 from .sources import DataSource, bundled, read_records, require_file
@@ -135,15 +135,15 @@ class _MBPP:
     def parse(self, text: str, mode: Mode, k: int) -> AnswerSet:
         return parse_programs(text, mode, k)
 
-    def judge(self, question: Question, answers: AnswerSet) -> tuple[list[Judgement], dict[str, Any]]:
+    def judge(self, question: Question, answers: AnswerSet) -> tuple[list[Judgement], ExecutionEvidence]:
         tests = mbpp_tests(question.inputs)
 
         def build(text: str) -> tuple[str, str] | None:
             program = mbpp_program(text)
             return None if program is None else (program, tests)
 
-        judgements, executions = self.runner.judge(answers.candidates, build)
-        return judgements, {"task_id": question.inputs["task_id"], "tests": tests, "executions": executions}
+        return self.runner.judge(answers.candidates, build,
+                                 ExecutionEvidence(tests=tests, executions=[], task_id=question.inputs["task_id"]))
 
 
 @task(
@@ -151,6 +151,9 @@ class _MBPP:
     description="MBPP full: Python functions from a description, judged by running test_list in the sandbox",
     source="google-research-datasets/mbpp (full); bundled: the test split, task_ids 11-510 (500)",
     hub_ids=HUB_IDS,
+    metrics=CODE_METRICS,
+    answer_tag=TAG,
+    needs_sandbox=True,
 )
 class MBPP(_MBPP):
     sample = "mbpp_sample.jsonl"
@@ -163,6 +166,9 @@ class MBPP(_MBPP):
     description="MBPP sanitized: the hand-verified subset, judged by running test_list in the sandbox",
     source="google-research-datasets/mbpp (sanitized); bundled: the test split (257)",
     hub_ids=HUB_IDS,
+    metrics=CODE_METRICS,
+    answer_tag=TAG,
+    needs_sandbox=True,
 )
 class MBPPSanitized(_MBPP):
     sample = "mbpp_sanitized_sample.json"

@@ -14,7 +14,7 @@ from typing import Any
 
 from mabench.answer_format import parse_answer_set, single_instructions, tag_skeleton
 from mabench.text import normalize_answer
-from mabench.types import AnswerSet, Judgement, Message, Mode, Question
+from mabench.types import AnswerSet, ChoiceEvidence, Judgement, Message, Mode, Question
 
 from .hub import HubDefaults, is_hub_spec, load_hub_rows, parse_hub_spec
 from .registry import DataFormatError, task
@@ -159,7 +159,7 @@ class MedQA:
                 return shorter
         return answers
 
-    def judge(self, question: Question, answers: AnswerSet) -> tuple[list[Judgement], dict[str, Any]]:
+    def judge(self, question: Question, answers: AnswerSet) -> tuple[list[Judgement], ChoiceEvidence]:
         options: dict[str, str] = question.inputs["options"]
         truth = question.gold[0][0]
         judgements, chosen = [], []
@@ -171,5 +171,5 @@ class MedQA:
             judgements.append(Judgement(rank=c.rank, correct=correct, gold_index=0 if correct else None,
                                         method=method, detail=letter if letter else how if how != "none" else None))
         distinct = sorted({x for x in chosen if x})
-        extra = {"answer_idx": truth, "chosen": chosen, "set_size": len(distinct), "n_options": len(options)}
-        return judgements, extra
+        return judgements, ChoiceEvidence(answer_idx=truth, chosen=chosen, set_size=len(distinct),
+                                          n_options=len(options))

@@ -14,7 +14,7 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from mabench.types import AnswerSet, Judgement, Message, Mode, Question
+from mabench.types import AnswerSet, Evidence, Judgement, Message, Mode, Question
 
 ENTRY_POINT_GROUP = "mabench.tasks"
 
@@ -29,6 +29,14 @@ class TaskSpec:
     # dataset: listings, run summaries and manifests must say so, so nobody reads its scores as real ones.
     synthetic_sample: bool = False
     hub_ids: tuple[str, ...] = ()  # Hub datasets that `--data-path TASK=hf:ID` knows how to read
+    # What the task needs from the rest of mabench, declared here so that nobody has to guess it:
+    # the task-specific metrics that apply to it (registered metric names; the general ones apply to every task),
+    metrics: tuple[str, ...] = ()
+    # the tag its parser reads candidates from (<answer1>, <code1>, ...), which training's format check re-reads,
+    answer_tag: str = "answer"
+    # and whether its judge runs programs in `mabench.sandbox` (the runner then shares one warm sandbox with it
+    # through the task's `attach_sandbox`; no other run starts one).
+    needs_sandbox: bool = False
 
 
 class Task(Protocol):
@@ -43,19 +51,22 @@ class Task(Protocol):
     def parse(self, text: str, mode: Mode, k: int) -> AnswerSet:
         """One generation parsed into candidates (multi) or a single candidate (bok)."""
 
-    def judge(self, question: Question, answers: AnswerSet) -> tuple[list[Judgement], dict]:
-        """One judgement per candidate, plus task-specific evidence kept in the sample record."""
+    def judge(self, question: Question, answers: AnswerSet) -> tuple[list[Judgement], Evidence | dict | None]:
+        """One judgement per candidate, plus what the judge found: a typed `Evidence` (read by the task's
+        metrics), or an untyped dict (a third-party task's notes, kept in the record's `extra`), or None."""
 
 
 T = TypeVar("T")
 
 
 def task(name: str, *, description: str, source: str, modes: tuple[Mode, ...] = ("multi", "bok"),
-         synthetic_sample: bool = False, hub_ids: tuple[str, ...] = ()) -> Callable[[type[T]], type[T]]:
-    """Class decorator that attaches the task's spec; registration itself is the entry point."""
+         synthetic_sample: bool = False, hub_ids: tuple[str, ...] = (), metrics: tuple[str, ...] = (),
+         answer_tag: str = "answer", needs_sandbox: bool = False) -> Callable[[type[T]], type[T]]:
+    """Class decorator that attaches the task's spec (fields: `TaskSpec`); registration itself is the entry point."""
 
     def wrap(cls: type[T]) -> type[T]:
-        spec = TaskSpec(name, description, source, modes, synthetic_sample, hub_ids)
+        spec = TaskSpec(name, description, source, modes, synthetic_sample, hub_ids, tuple(metrics), answer_tag,
+                        needs_sandbox)
         cls.spec = spec  # type: ignore[attr-defined]
         return cls
 

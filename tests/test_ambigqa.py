@@ -71,11 +71,11 @@ def test_judge_matches_aliases_after_squad_normalisation(ambigqa):
         f"<answer1>the {alias.upper()}.</answer1><confidence1>0.5</confidence1>"
         f"<answer2>{first.replace(' ', '  ')}</answer2><confidence2>0.2</confidence2>"
         f"<answer3>{wrong}</answer3><confidence3>0.1</confidence3>", k=3)
-    judgements, extra = ambigqa.judge(q, answers)
+    judgements, evidence = ambigqa.judge(q, answers)
     assert [j.correct for j in judgements] == [True, True, False]
     assert [j.method for j in judgements] == ["alias", "exact", "none"]
     assert judgements[0].gold_index == judgements[1].gold_index == 0
-    assert extra["covered"] == [0] and extra["annotations"] == q.inputs["annotations"]
+    assert evidence.covered == [0] and evidence.annotations == q.inputs["annotations"]
 
 
 def test_empty_or_punctuation_only_answers_never_match(ambigqa):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mabench.answer_format import answer_key, format_answer_set, has_duplicate_answers, parse_answer_set
-from mabench.runner import build_record
+from mabench.judging import build_record
 from mabench.tasks import load_task
 from mabench.types import Generation
 

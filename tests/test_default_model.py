@@ -63,12 +63,12 @@ def test_the_hf_extra_brings_every_package_the_default_model_needs():
     # The quickstart installs only `.[hf]`: whatever the default model's path imports must be in that extra.
     from packaging.requirements import Requirement
 
-    from mabench.backends import _DEFAULT_NEEDS, backend_kind, bundled
+    from mabench.backends import backend_kind, bundled
+    from mabench.backends.registry import DEFAULT_MODEL_PACKAGES, HF_INSTALL
 
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
     extra = {Requirement(r).name for r in pyproject["project"]["optional-dependencies"]["hf"]}
-    packages, install = _DEFAULT_NEEDS
-    assert set(packages) <= extra and "[hf]" in install
+    assert set(DEFAULT_MODEL_PACKAGES) <= extra and "[hf]" in HF_INSTALL
     pair = backend_kind(bundled.PREFIX)  # `--model default` runs the bundled checkpoints
     assert pair is not None and set(pair.packages) <= extra and "[hf]" in pair.install

@@ -10,8 +10,8 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SUBPACKAGES = ("mabench.tasks", "mabench.metrics", "mabench.sandbox", "mabench.leaderboards", "mabench.backends",
-               "mabench.train", "mabench.cli")
+SUBPACKAGES = ("mabench.tasks", "mabench.metrics", "mabench.sandbox", "mabench.sandbox.inside", "mabench.leaderboards",
+               "mabench.backends", "mabench.train", "mabench.cli")
 
 
 def test_wheel_installs_and_imports_every_subpackage_with_task_entry_points(tmp_path):
@@ -34,6 +34,8 @@ def test_wheel_installs_and_imports_every_subpackage_with_task_entry_points(tmp_
     probe = (
         "import importlib, mabench, json; from mabench.tasks import available_tasks, load_task;"
         f"mods = [importlib.import_module(m).__file__ for m in {SUBPACKAGES!r}];"
+        # the guest code (sandbox/inside/) is read as source text when a worker starts: it must be in the wheel
+        "from mabench.sandbox.layout import worker_argv; worker_argv('python', '{}');"
         "print(json.dumps({'root': mabench.__file__, 'mods': mods, 'tasks': sorted(available_tasks()),"
         "'n': len(load_task('ambigqa').load())}))"
     )

@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from mabench.cli import app
 from mabench.config import RunConfig
-from mabench.runner import build_record, run
+from mabench.judging import build_record
+from mabench.runner import run
 from mabench.tasks import load_task
 from mabench.types import Generation
 
@@ -119,7 +120,7 @@ def test_bok_candidates_are_the_samples_in_order_with_duplicates_counted():
     assert [c.rank for c in record.answer_set.candidates] == [1, 3, 4]  # rank is the sample position
     assert record.answer_set.duplicate_answers and not record.answer_set.format_ok
     assert [j.correct for j in record.judgements] == [True, True, True]
-    assert record.extra["covered"] == [0, 1]
+    assert record.evidence.covered == [0, 1]
     assert record.usage.prompt_tokens == 10 and record.usage.completion_tokens == 20
 
 

@@ -14,7 +14,15 @@ from mabench.types import PromptSource
 from .base import Backend, GenerationRequest, SamplingConfig, UnknownModelError, judge_model
 from .identity import ModelIdentity, model_identity
 from .options import BackendOptions
-from .registry import BUILTIN, DEFAULT_MODEL, BackendKind, backend_kind, plugin_forms
+from .registry import (
+    BUILTIN,
+    DEFAULT_MODEL,
+    DEFAULT_MODEL_PACKAGES,
+    HF_INSTALL,
+    BackendKind,
+    backend_kind,
+    plugin_forms,
+)
 
 MODEL_FORMS = (
     "'default' (the embedded SmolLM2-135M-Instruct)",
@@ -23,8 +31,6 @@ MODEL_FORMS = (
     *(kind.form for kind in BUILTIN),
 )
 HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
-# The embedded default model needs gguf besides the hf kind's packages, to convert its GGUF file once.
-_DEFAULT_NEEDS = (("torch", "transformers", "accelerate", "gguf"), "pip install 'mabench[hf]'")
 
 
 def installed(package: str) -> bool:
@@ -34,7 +40,7 @@ def installed(package: str) -> bool:
 def require_packages(kind: str, model: str) -> None:
     """Fail early, in one line that names the fix, when the packages a backend kind imports are missing."""
     registered = backend_kind(kind)
-    packages, install = _DEFAULT_NEEDS if kind == DEFAULT_MODEL or registered is None else (
+    packages, install = (DEFAULT_MODEL_PACKAGES, HF_INSTALL) if kind == DEFAULT_MODEL or registered is None else (
         registered.packages, registered.install)
     missing = [p for p in packages if not installed(p)]
     if missing:

@@ -79,7 +79,9 @@ def model_identity(model: str, options: BackendOptions | None = None) -> ModelId
             return registered.identify(model, target, registered.options.part_of(options))
         return ModelIdentity(backend=kind, model=model)
     if target == DEFAULT_MODEL:
-        target = _default_model_folder()
+        from .default_model import converted_folder
+
+        target = str(converted_folder())  # the converted embedded model (converted now on first use)
     if kind == "vllm":
         from .vllm_backend import device_class
 
@@ -90,13 +92,6 @@ def model_identity(model: str, options: BackendOptions | None = None) -> ModelId
 
     device, dtype = placement()
     return ModelIdentity(backend="hf", model=model, dtype=dtype, device=device, **_checkpoint(target))
-
-
-def _default_model_folder() -> str:
-    """The converted embedded model (converted now on first use)."""
-    from .default_model import converted_folder
-
-    return str(converted_folder())
 
 
 def _checkpoint(target: str) -> dict[str, str]:

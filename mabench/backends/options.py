@@ -53,10 +53,13 @@ class OpenAIOptions(KindOptions):
 
 
 class VLLMOptions(KindOptions):
-    """`vllm:MODEL`: the vLLM engine (several replicas with data_parallel_size > 1)."""
+    """`vllm:MODEL`: the vLLM engine; with data_parallel_size > 1, that many engine replicas on a Ray cluster
+    (`ray_address`). Neither changes a sample, so neither is part of the model's identity (identity.py)."""
 
     tensor_parallel_size: int = Field(1, ge=1)
-    data_parallel_size: int = Field(1, ge=1)
+    data_parallel_size: int = Field(1, ge=1, description="engine replicas, run on Ray when more than one")
+    ray_address: str | None = Field(None, description="the Ray cluster that runs the replicas: HOST:PORT, "
+                                    "ray://HOST:PORT or 'auto'; default $RAY_ADDRESS, else a local Ray instance")
     gpu_memory_utilization: float = Field(0.9, gt=0, le=1)
     max_model_len: int | None = Field(None, ge=16, description="context length vLLM reserves KV cache for")
     enforce_eager: bool = Field(False, description="vLLM: skip CUDA-graph capture / compilation (faster start)")

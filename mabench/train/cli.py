@@ -75,6 +75,9 @@ def train_command(
     except UnknownTaskError as err:
         raise fail(str(err)) from None
 
+    from mabench.ray_cluster import RayUnavailable
+    from mabench.sandbox import SandboxUnavailable
+
     from .splits import SplitError
     from .trainer import train
     from .warmup import WarmupError
@@ -83,7 +86,8 @@ def train_command(
                   f" -> {out}", highlight=False)
     try:
         result = train(resolved, out, task=task_object)
-    except (TrainConfigError, DataFormatError, UnknownModelError, SplitError, WarmupError) as err:
+    except (TrainConfigError, DataFormatError, UnknownModelError, SplitError, WarmupError, RayUnavailable,
+            SandboxUnavailable) as err:
         raise fail(str(err)) from None
     steps_logged = [entry for entry in result.log if "reward" in entry]
     rewards = {key.split("/")[1]: round(value, 3) for key, value in (steps_logged[-1] if steps_logged else {}).items()

@@ -101,6 +101,9 @@ class TrainConfig(_Strict):
                                       "the checkpoint is then the adapter alone")
     warmup: WarmupSettings | None = Field(None, description="supervised format warm-up before GRPO (warmup.py)")
     cpu_threads: int | None = Field(None, ge=1, description="torch CPU threads while training (default: torch's)")
+    sandbox_executor: Literal["local", "ray"] = Field(
+        "local", description="where code tasks run the programs their rewards judge: this machine's sandbox pool, or "
+        "'ray': the same sandbox on every node of the Ray cluster at $RAY_ADDRESS (else a local Ray; mabench[ray])")
 
     @model_validator(mode="after")
     def _profile_fields_fit(self) -> TrainConfig:

@@ -12,7 +12,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from mabench.answer_format import format_answer_set
 from mabench.types import JudgeUnavailable, Question
 
 from .data import question_from_json
@@ -36,24 +35,10 @@ def completion_text(completion: Any) -> str:
     return ""
 
 
-ANSWER_TAGS = ("answer", "code")  # the answer tags of mabench's format (code tasks write <code1> ...)
-
-
-def answer_tag(task: Any, spec: MethodSpec, k: int) -> str:
-    """The task's answer tag: its `answer_tag` attribute if it has one, else the tag its own parser accepts
-    in a canonical answer (the RLVR format re-reads the text with that tag, confidences not required)."""
-    declared = getattr(task, "answer_tag", None)
-    if isinstance(declared, str):
-        return declared
-    n = spec.candidates(k)
-    for tag in ANSWER_TAGS:
-        if spec.multi:
-            probe = format_answer_set([f"x{i}" for i in range(n)], [0.1] * n, tag=tag)
-        else:
-            probe = f"<{tag}>x</{tag}><confidence>0.1</confidence>"
-        if task.parse(probe, spec.mode, k).format_ok:
-            return tag
-    return "answer"
+def answer_tag(task: Any) -> str:
+    """The tag the task's parser reads candidates from, as its spec declares it (`TaskSpec.answer_tag`): the RLVR
+    format re-reads the completion with that tag, confidences not required."""
+    return str(task.spec.answer_tag)
 
 
 class Scorer:
@@ -62,7 +47,7 @@ class Scorer:
 
     def __init__(self, task: Any, spec: MethodSpec, k: int, accuracy: AccuracyMode = "any", cache_size: int = 4096):
         self.task, self.spec, self.k, self.accuracy = task, spec, k, accuracy
-        self.tag = answer_tag(task, spec, k)
+        self.tag = answer_tag(task)
         self._cache: OrderedDict[tuple[str, str, str], RewardBreakdown] = OrderedDict()
         self._cache_size = cache_size
 

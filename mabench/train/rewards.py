@@ -116,10 +116,10 @@ def score(
         if not fmt or not distinct or answers.sum_exceeds_one:
             brier = 0.0
         else:
-            from mabench.metrics import set_brier  # the evaluation's own set Brier (mean over the K candidates)
+            from mabench.metrics import set_brier_score  # the evaluation's own set Brier (mean over the K candidates)
 
             p = [c.confidence if c.confidence is not None else 0.0 for c in answers.candidates]
-            brier = 1.0 - set_brier(p, y, reduce="mean")
+            brier = 1.0 - set_brier_score(p, y, reduce="mean")
     return RewardBreakdown(
         format=float(fmt), accuracy=acc, brier=brier,
         duplicate_answers=answers.duplicate_answers, sum_exceeds_one=answers.sum_exceeds_one,

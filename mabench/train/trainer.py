@@ -10,8 +10,10 @@ The checkpoint directory holds the model, the tokenizer with its chat template, 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -84,6 +86,21 @@ def _check_prompt_lengths(tokenizer: Any, dataset: Any, limit: int) -> None:
                                    f"more than {limit}")
 
 
+@contextlib.contextmanager
+def _reward_sandbox(task: Any, executor: str) -> Iterator[None]:
+    """Code tasks judge their rewards in one warm sandbox for the whole training, as `mabench run` does, instead
+    of starting one per completion: this machine's pool, or with `sandbox_executor: ray` sandboxed Ray actors on
+    the cluster at $RAY_ADDRESS. Other tasks run no programs and get nothing."""
+    if not getattr(getattr(task, "spec", None), "needs_sandbox", False):
+        yield
+        return
+    from mabench.sandbox import SandboxConfig, open_sandbox
+
+    with open_sandbox(2, SandboxConfig(executor=executor)) as sandbox:  # type: ignore[arg-type]
+        task.attach_sandbox(sandbox)
+        yield
+
+
 def train(config: TrainConfig, out: Path, *, task: Any | None = None) -> TrainResult:
     """Train `config.model` on `config.task` with `config.method`; `task` overrides the registry lookup (a Task
     object, e.g. a synthetic one). Writes the checkpoint directory `out` and returns what it wrote."""
@@ -103,6 +120,10 @@ def train(config: TrainConfig, out: Path, *, task: Any | None = None) -> TrainRe
     resolved = resolve_rewards(config)
     dataset = build_dataset(task, questions, spec, config.k, resolved.prompt)
     reward_funcs, _ = build_profile_reward_funcs(task, spec, config.k, resolved, config.accuracy)
+    if config.sandbox_executor == "ray" and getattr(getattr(task, "spec", None), "needs_sandbox", False):
+        from mabench.ray_cluster import require_ray
+
+        require_ray()  # before the model loads: RayUnavailable names the extra to install
 
     base = resolve_base_model(config.model)
     try:
@@ -132,7 +153,8 @@ def train(config: TrainConfig, out: Path, *, task: Any | None = None) -> TrainRe
         callbacks=[_log_callback(out / TRAIN_LOG)],
     )
     start = time.perf_counter()
-    output = trainer.train()
+    with _reward_sandbox(task, config.sandbox_executor):
+        output = trainer.train()
     runtime = time.perf_counter() - start
     trainer.save_model(str(out))
     if config.lora is not None:

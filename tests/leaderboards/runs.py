@@ -1,7 +1,7 @@
 """Run directories for the leaderboard tests, written the way `mabench run` writes them.
 
 `write_run` evaluates hand-written generations (a checkpoint that answers a chosen set of questions right)
-through the real task parser and judge (`runner.build_record`), appends the records with `RunStore`, computes
+through the real task parser and judge (`judging.build_record`), appends the records with `RunStore`, computes
 metrics.json with the runner's `run_metrics`, and writes a manifest with
 the runner's keys. Only the text of the generations is chosen here; every number is computed by mabench.
 
@@ -21,9 +21,10 @@ from mabench.answer_format import format_answer_set, parse_answer_set
 from mabench.backends.identity import ModelIdentity
 from mabench.config import RunConfig
 from mabench.identity import run_identity
+from mabench.judging import build_record
 from mabench.manifest import package_versions
 from mabench.metrics import DEFAULT_METRICS, run_metrics
-from mabench.runner import build_record, select_questions
+from mabench.runner import select_questions
 from mabench.store import RunStore
 from mabench.tasks import load_task
 from mabench.types import AnswerSet, Generation, Judgement, Message, Mode, Question, SampleRecord

@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 
 from mabench.answer_format import format_answer_set
 from mabench.cli import app
+from mabench.judging import build_record
 from mabench.lmeval.scoring import process_results
 from mabench.lmeval.tasks import question_docs
 from mabench.metrics import compute_metrics
-from mabench.runner import build_record
 from mabench.tasks import load_task
 from mabench.types import Generation, Question
 

@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from mabench.metrics import ece as mabench_ece
-from mabench.metrics import paper_eval, set_brier
+from mabench.metrics import ece_score as mabench_ece
+from mabench.metrics import paper_eval, set_brier_score
 from mabench.metrics.paper_eval import paper_ece
 
 MULTI_KEYS = {"pass@1", "pass@2", "pass@3", "accuracy", "set_brier", "ece", "auroc", "confidence level",
@@ -39,7 +39,7 @@ def test_pass_at_k_orders_candidates_by_confidence_and_missing_confidences_last(
 def test_set_brier_is_a_sum_over_candidates_and_an_output_without_tags_scores_zero():
     text = out(["Paris", "Nice", "Metz"], ["0.6", "0.3", "0.1"])
     m = paper_eval([text, "I don't know."], [["Paris"], ["Paris"]], format_pattern="multi_answer")
-    per_question = set_brier([0.6, 0.3, 0.1], [1, 0, 0], reduce="sum")
+    per_question = set_brier_score([0.6, 0.3, 0.1], [1, 0, 0], reduce="sum")
     assert m["set_brier"] == pytest.approx((per_question + 0.0) / 2)
     assert m["pass@3"] == 0.5
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mabench.metrics import CORE_METRICS, DEFAULT_METRICS, SampleTable, auroc, brier, compute_metrics, ece
+from mabench.metrics import (
+    CORE_METRICS,
+    DEFAULT_METRICS,
+    SampleTable,
+    auroc_score,
+    brier_score,
+    compute_metrics,
+    ece_score,
+)
 from mabench.metrics import metric_by_name as by_name
 
 from .records import NO_EMBEDDING, make_record
@@ -161,9 +169,9 @@ def test_pooled_calibration_equals_the_array_functions(qa):
     conf = [0.2, 0.5, 0.3, 0.4, 0.4, 0.2, 0.5, 0.2, 0.1]
     y = [1, 0, 0, 0, 1, 1, 0, 0, 0]
     out = run(qa, "brier", "ece", "auroc")
-    assert out["brier"]["value"] == pytest.approx(brier(conf, y))
-    assert out["ece"]["value"] == pytest.approx(ece(conf, y))
-    assert out["auroc"]["value"] == pytest.approx(auroc(conf, y))
+    assert out["brier"]["value"] == pytest.approx(brier_score(conf, y))
+    assert out["ece"]["value"] == pytest.approx(ece_score(conf, y))
+    assert out["auroc"]["value"] == pytest.approx(auroc_score(conf, y))
     assert out["brier"]["n_items"] == 9 and out["brier"]["n"] == 3
     # 0.1 sits on its edge and goes up; 0.3 falls below linspace's 0.30000000000000004 into bin 2
     assert [b["count"] for b in out["ece"]["bins"]] == [0, 1, 4, 0, 2, 2, 0, 0, 0, 0]
@@ -199,7 +207,7 @@ def test_set_level_calibration_hand_computed():
     assert out["count_calibration_gap"]["value"] == pytest.approx(((0.9 - 1) + (1.0 - 0)) / 2)
     assert out["coverage_calibration_gap"]["value"] == pytest.approx(((0.9 - 1) + (1.0 - 0)) / 2)
     assert out["coverage_ece"]["value"] == pytest.approx(
-        ece([0.6 + 0.3, 1.0], [1, 0])
+        ece_score([0.6 + 0.3, 1.0], [1, 0])
     )  # 0.6 + 0.3 falls in bin 8
 
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from mabench.metrics import brier, compute_metrics, mcnemar_exact, paired_compare
+from mabench.metrics import brier_score, compute_metrics, mcnemar_exact, paired_compare
 from mabench.metrics import metric_by_name as by_name
 
 from .records import NO_EMBEDDING, make_record
@@ -56,7 +56,7 @@ def test_pooled_metrics_are_bootstrapped_by_resampling_whole_questions():
     per_q = [
         ([c.confidence for c in r.answer_set.candidates], [j.correct for j in r.judgements]) for r in recs
     ]
-    dist = [brier(sum((per_q[i][0] for i in row), []), sum((per_q[i][1] for i in row), [])) for row in idx]
+    dist = [brier_score(sum((per_q[i][0] for i in row), []), sum((per_q[i][1] for i in row), [])) for row in idx]
     assert entry["ci_low"] == pytest.approx(np.percentile(dist, 2.5), abs=1e-12)
     assert entry["ci_high"] == pytest.approx(np.percentile(dist, 97.5), abs=1e-12)
     assert entry["stderr"] == pytest.approx(np.std(dist, ddof=1), abs=1e-12)

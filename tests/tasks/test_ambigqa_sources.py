@@ -96,9 +96,9 @@ def test_flat_gold_is_judged_per_answer_and_records_coverage():
     (q,) = questions_from_records([("r", {"question": "q", "answers": ["France", "Germany"]})], "t")
     answers = parse_answer_set("<answer1>Germany.</answer1><confidence1>0.5</confidence1>"
                                "<answer2>Italy</answer2><confidence2>0.2</confidence2>", k=2)
-    judgements, extra = AmbigQA().judge(q, answers)
+    judgements, evidence = AmbigQA().judge(q, answers)
     assert [(j.correct, j.gold_index) for j in judgements] == [(True, 1), (False, None)]
-    assert extra["covered"] == [1]
+    assert evidence.covered == [1]
 
 
 def test_bad_rows_name_their_source_and_position(tmp_path):

@@ -105,13 +105,13 @@ def test_mbpp_judges_every_candidate_in_the_sandbox_and_keeps_results(sandbox):
     node_class = right.split("def get_height")[0]
     loops = node_class + "def is_tree_balanced(root):\n    while True: pass"
     answers = task.parse(multi(f"```python\n{right}\n```", no_node, loops, ""), "multi", 4)
-    judgements, extra = task.judge(q, answers)
+    judgements, evidence = task.judge(q, answers)
     assert [(j.correct, j.method, j.detail) for j in judgements] == [
         (True, "execution", "passed"), (False, "execution", "failed"), (False, "execution", "timeout"),
         (False, "none", "empty program")]
-    assert [e["status"] for e in extra["executions"]] == ["passed", "failed", "timeout", "not_run"]
-    assert "NameError" in extra["executions"][1]["stderr"]
-    assert "root = Node(1)" in extra["tests"] and extra["task_id"] == q.inputs["task_id"]
+    assert [e.status for e in evidence.executions] == ["passed", "failed", "timeout", "not_run"]
+    assert "NameError" in evidence.executions[1].stderr
+    assert "root = Node(1)" in evidence.tests and evidence.task_id == q.inputs["task_id"]
 
 
 def test_sanitized_test_imports_reach_the_tests(sandbox):
@@ -155,9 +155,9 @@ def test_humaneval_judge_runs_check_with_the_entry_point(sandbox, tmp_path):
     (q,) = task.load(path)
     answers = task.parse(multi("return a + b", "def add(a, b):\n    return a * b if a == 2 else a + b",
                                "return 5"), "multi", 3)
-    judgements, extra = task.judge(q, answers)
+    judgements, evidence = task.judge(q, answers)
     assert [j.correct for j in judgements] == [True, False, False]  # each of the last two satisfies one assert of two
-    assert extra["tests"].endswith("check(add)\n") and extra["entry_point"] == "add"
+    assert evidence.tests.endswith("check(add)\n") and evidence.entry_point == "add"
 
 
 def test_humaneval_records_missing_fields_are_named(tmp_path):
@@ -225,7 +225,7 @@ def test_a_sandbox_failure_is_a_recorded_error_that_a_resumed_run_retries(tmp_pa
     assert first.exit_code == 0, first.output
     (record,) = records(tmp_path / "runs")
     assert record["error"] and "sandbox" in record["error"], record["error"]  # an error, not a wrong answer
-    assert record["extra"]["executions"][0]["status"] == "sandbox_error"
+    assert record["evidence"]["executions"][0]["status"] == "sandbox_error"
     assert "errors: 1" in " ".join(first.output.split())
     (metrics,) = (tmp_path / "runs").glob("*/metrics.json")
     scores = json.loads(metrics.read_text())["humaneval"]["bok"]
@@ -244,7 +244,7 @@ def test_an_early_exit_is_recorded_and_counted_in_the_summary(tmp_path):
     assert result.exit_code == 0, result.output
     (record,) = records(tmp_path / "runs")
     assert record["error"] is None and record["judgements"][0]["correct"] is False
-    assert record["extra"]["executions"][0]["status"] == "exited_early"
+    assert record["evidence"]["executions"][0]["status"] == "exited_early"
     assert "exited early: 1 programs" in " ".join(result.output.split())
 
 

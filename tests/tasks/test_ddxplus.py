@@ -10,13 +10,13 @@ import zipfile
 import pytest
 
 from mabench.answer_format import parse_answer_set
-from mabench.runner import build_record
+from mabench.judging import build_record
 from mabench.tasks import DataFormatError
 from mabench.tasks.ddxplus import DDXPlus
 from mabench.tasks.ddxplus_conditions import CONDITIONS, ConditionIndex
 from mabench.tasks.ddxplus_match import ConditionMatcher, parse_judge_reply
 from mabench.tasks.sources import bundled
-from mabench.types import Generation
+from mabench.types import DiagnosisEvidence, Generation
 
 HEADER = ["AGE", "DIFFERENTIAL_DIAGNOSIS", "SEX", "PATHOLOGY", "EVIDENCES", "INITIAL_EVIDENCE"]
 PATIENT = {"AGE": "54", "DIFFERENTIAL_DIAGNOSIS": "[['Pneumonia', 0.61], ['Bronchitis', 0.3], ['URTI', 0.005]]",
@@ -157,11 +157,13 @@ def test_judge_records_tier_and_condition_and_keeps_the_differential_for_metrics
     assert [(j.correct, j.method, j.detail) for j in record.judgements] == [
         (True, "synonym", "Pneumonia"), (False, "fuzzy", "Bronchitis"), (False, "none", None)]
     assert record.judgements[0].gold_index == 0 and record.gold == ["Pneumonia"]
-    assert record.extra["true_pathology"] == "Pneumonia" and record.extra["differential"][0] == ["Pneumonia", 0.61]
-    assert [m["tier"] for m in record.extra["mapping"]] == ["synonym", "fuzzy", "none"]
+    evidence = record.evidence
+    assert isinstance(evidence, DiagnosisEvidence) and evidence.differential is not None
+    assert evidence.true_pathology == "Pneumonia" and evidence.differential[0] == ("Pneumonia", 0.61)
+    assert [m.tier for m in evidence.mapping] == ["synonym", "fuzzy", "none"]
     predicted = [(j.detail or c.text, c.confidence) for j, c in zip(record.judgements, record.answer_set.candidates,
                                                                      strict=True)]
-    scores = ddx_metrics(predicted, record.extra["differential"], record.extra["true_pathology"])
+    scores = ddx_metrics(predicted, evidence.differential, evidence.true_pathology)
     assert scores["GTPA@1"] == 1.0 and scores["DDR"] == 1.0  # URTI at 0.005 is below the 0.01 threshold
 
 
@@ -183,9 +185,9 @@ def test_judge_model_tier_runs_through_a_real_backend_only_for_what_tiers_1_and_
     (q,) = ddx.load(release_dir(tmp_path, [PATIENT]))
     answers = parse_answer_set("<answer1>pneumonia</answer1><confidence1>0.5</confidence1>"
                                "<answer2>an infection of the lung alveoli</answer2><confidence2>0.3</confidence2>", k=2)
-    judgements, extra = ddx.judge(q, answers)
-    assert [m["tier"] for m in extra["mapping"]] == ["exact", "judge-model"]
-    decided = extra["mapping"][1]["condition"]
+    judgements, evidence = ddx.judge(q, answers)
+    assert [m.tier for m in evidence.mapping] == ["exact", "judge-model"]
+    decided = evidence.mapping[1].condition
     assert decided is None or decided in CONDITIONS  # whatever the random model said, it maps into the 49
     assert judgements[1].detail == decided and judgements[1].method == ("judge-model" if decided else "none")
     assert judgements[0].correct

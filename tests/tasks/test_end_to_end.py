@@ -36,11 +36,13 @@ def test_every_task_runs_in_both_modes_and_keeps_what_metrics_need(tiny_model, t
         assert len(r["generations"]) == (1 if r["mode"] == "multi" else 2)
         assert len(r["judgements"]) == len(r["answer_set"]["candidates"])
     by_task = {t: [r for r in records if r["task"] == t] for t in TASKS}
-    assert all(r["extra"]["annotations"] and r["gold"] for r in by_task["ambigqa"])
-    assert all(r["extra"]["differential"] and r["extra"]["true_pathology"] == r["gold"][0] for r in by_task["ddxplus"])
-    assert all(r["extra"]["answer_idx"] == r["gold"][0][0] for r in by_task["medqa"])
+    evidence = {t: [r["evidence"] for r in rs] for t, rs in by_task.items()}
+    assert all(e["annotations"] and r["gold"] for e, r in zip(evidence["ambigqa"], by_task["ambigqa"], strict=True))
+    assert all(e["differential"] and e["true_pathology"] == r["gold"][0]
+               for e, r in zip(evidence["ddxplus"], by_task["ddxplus"], strict=True))
+    assert all(e["answer_idx"] == r["gold"][0][0] for e, r in zip(evidence["medqa"], by_task["medqa"], strict=True))
     for code_task in ("mbpp", "mbpp-sanitized", "humaneval"):
-        for r in by_task[code_task]:
-            assert r["gold"] == [] and "assert" in r["extra"]["tests"]
-            assert [e["rank"] for e in r["extra"]["executions"]] == [c["rank"] for c in r["answer_set"]["candidates"]]
+        for e, r in zip(evidence[code_task], by_task[code_task], strict=True):
+            assert r["gold"] == [] and "assert" in e["tests"]
+            assert [x["rank"] for x in e["executions"]] == [c["rank"] for c in r["answer_set"]["candidates"]]
     assert set(result.metrics) == set(TASKS) and all(set(m) == {"multi", "bok"} for m in result.metrics.values())

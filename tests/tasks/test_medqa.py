@@ -9,6 +9,7 @@ import pytest
 from mabench.answer_format import parse_answer_set
 from mabench.tasks import DataFormatError
 from mabench.tasks.medqa import MedQA, questions_from_records, resolve_option
+from mabench.types import ChoiceEvidence
 
 OPTIONS = {
     "A": "Protect against invasive helminth infection",
@@ -102,11 +103,11 @@ def test_judge_credits_the_right_option_however_it_is_written_and_reports_the_se
         "<answer2>Protect against viral infections</answer2><confidence2>0.3</confidence2>"
         "<answer3>c) inhibiting bacterial adherance and colonization of mucous membranes</answer3>"
         "<confidence3>0.1</confidence3>", k=3)
-    judgements, extra = MedQA().judge(q, answers)
+    judgements, evidence = MedQA().judge(q, answers)
     assert [j.correct for j in judgements] == [True, False, True]
     assert [j.method for j in judgements] == ["letter", "text", "letter+text"]
     assert [j.detail for j in judgements] == ["C", "B", "C"] and judgements[0].gold_index == 0
-    assert extra == {"answer_idx": "C", "chosen": ["C", "B", "C"], "set_size": 2, "n_options": 4}
+    assert evidence == ChoiceEvidence(answer_idx="C", chosen=["C", "B", "C"], set_size=2, n_options=4)
 
 
 def test_multi_mode_accepts_up_to_k_options_but_not_gaps():

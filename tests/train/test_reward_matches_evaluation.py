@@ -1,6 +1,6 @@
 """The trainer's reward agrees with what `mabench run` computes for the same output.
 
-Each output goes once through the evaluation path (`runner.build_record`: the task's parser and judge, then the
+Each output goes once through the evaluation path (`judging.build_record`: the task's parser and judge, then the
 metrics `format_rate`, `hit_at_k` and `set_brier`) and once through the TRL reward functions; the reward must
 be METHOD.md's formula applied to the evaluation's numbers.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from mabench.answer_format import format_answer_set
-from mabench.metrics import compute_metrics, metric_by_name, set_brier
-from mabench.runner import build_record
+from mabench.judging import build_record
+from mabench.metrics import compute_metrics, metric_by_name, set_brier_score
 from mabench.tasks.ambigqa import AmbigQA
 from mabench.train.methods import METHODS, method_spec
 from mabench.train.reward_funcs import build_reward_funcs
@@ -70,7 +70,7 @@ def test_every_reward_component_is_the_formula_over_the_evaluations_numbers(meth
             expected = 0.0
             if fmt and not answers.duplicate_answers and not answers.sum_exceeds_one:
                 correct = [j.correct for j in record.judgements]
-                expected = 1.0 - set_brier([c.confidence for c in answers.candidates], correct, reduce="mean")
+                expected = 1.0 - set_brier_score([c.confidence for c in answers.candidates], correct, reduce="mean")
             assert trained["brier"][i] == pytest.approx(expected), text
 
 

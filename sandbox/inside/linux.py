@@ -1,6 +1,6 @@
 """Linux primitives for the in-sandbox runtime: namespaces, mounts, capabilities, reaping.
 
-Stdlib only (ctypes): like ``_worker.py`` it is shipped into the sandbox as source text.
+Stdlib only (ctypes): like ``worker.py`` it is shipped into the sandbox as source text.
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""A metric is one function over the per-sample table of one task x mode, carrying a frozen spec.
+"""The `@metric` decorator, the `MetricSpec` it attaches, and the output types a metric returns.
+
+The registry (which metrics a run reports, and the lookup of a spec by name) is `core.py`; this module is what
+every metric module imports, so it imports none of them.
+
+A metric is one function over the per-sample table of one task x mode, carrying a frozen spec.
 
 The decorator follows inspect_ai's `@metric` style: `@metric("hit_at_k", "fraction")` on a function
 `SampleTable -> output`. The output says how the headline and its bootstrap are formed:
@@ -7,6 +12,14 @@ The decorator follows inspect_ai's `@metric` style: `@metric("hit_at_k", "fracti
 - `Pooled(stats, combine)`: additive per-question statistics; headline = combine(column sums). Resampling
   questions re-weights the rows, so a pooled Brier/ECE/AUROC is bootstrapped over question ids too.
 - `Skipped(reason)` (or None): not applicable to these records; the reason is recorded.
+
+Naming rule (`tests/metrics/test_metric_names.py` checks it over every registered metric):
+- a registered metric is bound, in the module that defines it, to its registered name; a `def` under `@metric`
+  is that name (`def brier` for "brier", never `brier_metric`). Factories of a family are named for the family
+  (`hit_at_top(j)` builds `hit_at_top{j}`, `pass_at(k)` builds `pass_at_{k}`), or `<name>_metric(...)` when
+  they build one metric from a part given at run time (`semantic_diversity_metric(embedder)`);
+- array-level functions (plain values in, a number out) never take a registered metric's name: they say what
+  they compute, calibration and F1 scores end in `_score` (`brier_score`, `ece_score`, `ambigqa_f1_score`).
 """
 
 from __future__ import annotations

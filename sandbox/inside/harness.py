@@ -1,6 +1,6 @@
 """The program side of the in-sandbox runtime: run the code, then the tests, and say how they ended.
 
-Stdlib only: shipped into the sandbox as source text, like ``_worker.py``. ``execute`` runs in the
+Stdlib only: shipped into the sandbox as source text, like ``worker.py``. ``execute`` runs in the
 program process, after the worker's setup, with only descriptors 0, 1 and 2 open. It reports
 through ``report``, an anonymous shared page (no descriptor) that the worker reads once this
 process and everything it started are dead:

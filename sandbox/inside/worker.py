@@ -1,8 +1,8 @@
 """In-sandbox runtime: a long-lived worker that runs every program in a fresh forked child.
 
-Stdlib only: the host ships this file, ``_linux.py`` and ``_protocol.py`` into the sandbox as source text
-(see ``layout.worker_argv``), where the rest of the package is not visible. The host
-imports it too, for the frame format. One program's life:
+Stdlib only: the host ships this file, ``linux.py``, ``protocol.py`` and ``harness.py`` into the sandbox as
+source text (see ``layout.worker_argv``), where the rest of the package is not visible. The host never
+runs it. One program's life:
 
     worker     long-lived. Pre-forks the next program process, then waits for it to report
                its deadline, enforces it (SIGKILL), reaps it, and reports how it ended.
@@ -12,7 +12,7 @@ imports it too, for the frame format. One program's life:
                mount and IPC namespaces and new tmpfs on /tmp and /dev/shm: when it exits
                or is killed, the kernel kills every process it started. Then it drops to
                an unprivileged uid without capabilities, sets rlimits, says "ready" on the
-               control pipe and closes it, and runs the code, then the tests (``_harness.py``)
+               control pipe and closes it, and runs the code, then the tests (``harness.py``)
                holding no descriptor but 0, 1 and 2. Its stdout and stderr go straight to pipes
                the host reads. It reports how the tests ended in an anonymous shared page,
                where a pass is a token the worker drew for this program (docs/sandbox.md).
@@ -43,9 +43,9 @@ import time
 import traceback
 
 try:
-    from . import _linux as linux
-    from ._harness import MEMORY, OUTCOMES, PASSED, REPORT_SIZE, execute
-    from ._protocol import Tail, encode_frame, read_frame, write_all
+    from . import linux
+    from .harness import MEMORY, OUTCOMES, PASSED, REPORT_SIZE, execute
+    from .protocol import Tail, encode_frame, read_frame, write_all
 except ImportError:  # inside the sandbox, loaded by the bootstrap rather than as a package
     import _mabench_linux as linux  # type: ignore[no-redef]
     from _mabench_harness import MEMORY, OUTCOMES, PASSED, REPORT_SIZE, execute  # type: ignore[no-redef]

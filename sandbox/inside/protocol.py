@@ -1,6 +1,6 @@
 """The worker protocol: length-prefixed JSON frames, and output tails.
 
-Stdlib only: shipped into the sandbox as source text, like ``_worker.py``, and imported
+Stdlib only: shipped into the sandbox as source text, like ``worker.py``, and imported
 by the host for the same format.
 """
 
