@@ -2,9 +2,10 @@
 
     python benchmarks/hf_prefill.py [--questions 24] [--batch-size 8] [--max-new-tokens 256] [--repeat 1]
 
-Loads the bundled Multi-RLCR checkpoint (`bundled:multi-rlcr`, the embedded SmolLM2-135M-Instruct with its LoRA
-adapter merged) and generates the first `--questions` bundled AmbigQA questions in both modes as `mabench run`
-does (multi: one sample per question; bok: k = 3 samples; temperature 1.0, batches of `--batch-size` questions):
+Generates the first `--questions` bundled AmbigQA questions as the default `mabench run` does: multi mode with
+the bundled Multi-RLCR checkpoint (one sample per question), bok mode with the bundled RLCR checkpoint (k = 3
+samples), each the embedded SmolLM2-135M-Instruct with its LoRA adapter merged; `mabench run`'s default sampling
+(temperature 0.7, top_p 1.0), batches of `--batch-size` questions, seeded per batch as a run is:
 - plain: left-padded prompts, each computed once per sample (`generate(num_return_sequences=n)`), the peer;
 - prefill: the shared prefix computed once per batch and each prompt once for its n samples (`HFBackend`).
 Prints wall and CPU seconds per path and mode, their ratio, and whether the two gave the same samples.
@@ -20,6 +21,8 @@ import time
 from mabench.backends.base import GenerationRequest, SamplingConfig
 from mabench.backends.bundled import FOLDER
 from mabench.backends.default_model import load_default_backend
+from mabench.config import RunConfig
+from mabench.runner import batch_seed
 from mabench.tasks import load_task
 
 
@@ -30,12 +33,14 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=256)
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
-    backend = load_default_backend(adapter=FOLDER / "multi-rlcr")
     task = load_task("ambigqa")
     questions = task.load()[: args.questions]
-    sampling = SamplingConfig(temperature=1.0, top_p=1.0, max_new_tokens=args.max_new_tokens)
+    defaults = RunConfig()
+    sampling = SamplingConfig(temperature=defaults.temperature, top_p=defaults.top_p,
+                              max_new_tokens=args.max_new_tokens)
     report: dict[str, dict[str, float | bool]] = {}
-    for mode, n in (("multi", 1), ("bok", 3)):
+    for mode, n, checkpoint in (("multi", 1, "multi-rlcr"), ("bok", 3, "rlcr")):
+        backend = load_default_backend(adapter=FOLDER / checkpoint)
         outputs: dict[str, list] = {}
         for path in ("plain", "prefill", "plain", "prefill")[: 2 * args.repeat]:
             if path == "plain":
@@ -43,7 +48,8 @@ def main() -> None:
             wall, cpu, texts = time.perf_counter(), time.process_time(), []
             for start in range(0, len(questions), args.batch_size):
                 batch = questions[start: start + args.batch_size]
-                requests = [GenerationRequest(messages=task.messages(q, mode, 3), n=n, seed=start + i)
+                seed = batch_seed(defaults.seed, "ambigqa", mode, start // args.batch_size)
+                requests = [GenerationRequest(messages=task.messages(q, mode, 3), n=n, seed=seed + i)
                             for i, q in enumerate(batch)]
                 texts += [[g.text for g in gens] for gens in backend.generate(requests, sampling)]
             backend.model.__dict__.pop("_supports_default_dynamic_cache", None)
@@ -56,6 +62,7 @@ def main() -> None:
             "cpu": float(report[f"{mode}_plain"]["cpu_s"]) / float(report[f"{mode}_prefill"]["cpu_s"]),
             "identical_samples": outputs["plain"] == outputs["prefill"],
         }
+        backend.close()
         print(mode, json.dumps({k: v for k, v in report.items() if k.startswith(mode)}), flush=True)
     plain = sum(float(report[f"{m}_plain"]["wall_s"]) for m in ("multi", "bok"))
     prefill = sum(float(report[f"{m}_prefill"]["wall_s"]) for m in ("multi", "bok"))

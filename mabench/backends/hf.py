@@ -104,7 +104,9 @@ class HFBackend(Closing):
         greedy = sampling.temperature == 0.0
         start = time.perf_counter()
         with torch.no_grad():
-            prefill = getattr(self.model, "_supports_default_dynamic_cache", lambda: False)()
+            # Pre-filling pays where a prompt has several samples (bok: 1.64x, benchmarks/hf_prefill.py); with one
+            # sample per prompt the saved shared prefix does not repay the extra pass (0.89x), so it stays plain.
+            prefill = n > 1 and getattr(self.model, "_supports_default_dynamic_cache", lambda: False)()
             ids, kwargs = self._prefill(rows, n) if prefill else self._padded(rows, n)
             out = self.model.generate(
                 input_ids=ids,
