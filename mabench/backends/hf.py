@@ -104,7 +104,7 @@ class HFBackend(Closing):
         greedy = sampling.temperature == 0.0
         start = time.perf_counter()
         with torch.no_grad():
-            # Pre-filling pays where a prompt has several samples (bok: 1.64x, benchmarks/hf_prefill.py); with one
+            # Pre-filling pays where a prompt has several samples (bok: 1.56x, benchmarks/hf_prefill.py); with one
             # sample per prompt the saved shared prefix does not repay the extra pass (0.89x), so it stays plain.
             prefill = n > 1 and getattr(self.model, "_supports_default_dynamic_cache", lambda: False)()
             ids, kwargs = self._prefill(rows, n) if prefill else self._padded(rows, n)
@@ -140,28 +140,29 @@ class HFBackend(Closing):
 
     def _padded(self, rows: list[list[int]], n: int) -> tuple[Any, dict[str, Any]]:
         """Left-padded prompts, each repeated n times (row q*n+s is sample s of prompt q): what plain
-        `generate(num_return_sequences=n)` would run, for models whose cache cannot be pre-filled."""
+        `generate(num_return_sequences=n)` would run."""
+        ids, mask = self._layout(rows, 0)
+        return ids.repeat_interleave(n, 0), {"attention_mask": mask.repeat_interleave(n, 0)}
+
+    def _layout(self, rows: list[list[int]], shared: int) -> tuple[Any, Any]:
+        """(input ids, attention mask): each row's first `shared` tokens, then padding, then its other tokens;
+        with `shared` 0, plain left padding."""
         import torch
 
-        width, pad = max(map(len, rows)), self.tokenizer.pad_token_id
-        ids = torch.tensor([[pad] * (width - len(r)) + r for r in rows], device=self.device)
-        mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], device=self.device)
-        return ids.repeat_interleave(n, 0), {"attention_mask": mask.repeat_interleave(n, 0)}
+        width, pad = max(map(len, rows)) - shared, self.tokenizer.pad_token_id
+        ids = [r[:shared] + [pad] * (width - len(r) + shared) + r[shared:] for r in rows]
+        mask = [[1] * shared + [0] * (width - len(r) + shared) + [1] * (len(r) - shared) for r in rows]
+        return torch.tensor(ids, device=self.device), torch.tensor(mask, device=self.device)
 
     def _prefill(self, rows: list[list[int]], n: int) -> tuple[Any, dict[str, Any]]:
         """Fill the KV cache so that the prompt tokens are computed once, not once per sample: the prefix that
         every prompt shares (system prompt, chat template) once for the batch, each prompt's own tokens once for
         its n samples. Layout: shared prefix, then padding, then each prompt's own tokens; positions skip the
         padding, so each row is computed as if alone. `generate` then computes only the last prompt token."""
-        import torch
         from transformers import DynamicCache
 
         shared = common_prefix_length(rows)
-        width, pad = max(map(len, rows)) - shared, self.tokenizer.pad_token_id
-        ids = torch.tensor([r[:shared] + [pad] * (width - len(r) + shared) + r[shared:] for r in rows],
-                           device=self.device)
-        mask = torch.tensor([[1] * shared + [0] * (width - len(r) + shared) + [1] * (len(r) - shared)
-                             for r in rows], device=self.device)
+        ids, mask = self._layout(rows, shared)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         try:
             cache = DynamicCache(config=self.model.config)  # per-layer kinds (sliding windows) from the config

@@ -42,13 +42,13 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from mabench.ray_cluster import INSTALL
 from mabench.types import Generation
 
 from .base import Closing, GenerationRequest, SamplingConfig, UnknownModelError
 from .options import VLLMOptions
 from .vllm_backend import DEFAULT_BATCH, _fingerprint, engine_kwargs, sampling_kwargs
 
-INSTALL = "pip install 'mabench[ray]'"
 ROWS_PER_TASK = 64  # rows per Ray Data batch: enough to keep an engine busy, small enough to spread the work
 BLOCKS_PER_REPLICA = 4  # blocks of rows per engine: enough to balance the engines, few enough to stay cheap
 FORWARDED_ENV = ("VLLM_", "HF_", "TOKENIZERS_PARALLELISM", "OMP_NUM_THREADS")  # the engines see the driver's
@@ -82,9 +82,6 @@ class RayVLLMBackend(Closing):
     batch_invariant = True
 
     def __init__(self, model: str, options: VLLMOptions):
-        message = ray_missing(options)
-        if message:
-            raise UnknownModelError(message)
         from transformers import AutoTokenizer
 
         from mabench.ray_cluster import RayUnavailable, connect

@@ -114,18 +114,14 @@ def flat_candidates(content: str, k: int) -> tuple[list[str], list[str]] | None:
         confidences.append(confidence)
     if len(answers) == k:
         return answers, confidences
-    answers, confidences = [], []
-    for i in range(1, k + 1):
-        answer, _ = between(content, f"<answer{i}>", f"</answer{i}>")
-        if answer is None:
-            return None
-        answers.append(answer)
-    for i in range(1, k + 1):
-        confidence, _ = between(content, f"<confidence{i}>", f"</confidence{i}>")
-        if confidence is None:
-            return None
-        confidences.append(confidence)
-    return answers, confidences
+    split = [_each_numbered(content, tag, k) for tag in ("answer", "confidence")]
+    return None if split[0] is None or split[1] is None else (split[0], split[1])
+
+
+def _each_numbered(content: str, tag: str, k: int) -> list[str] | None:
+    """`<tag1>` … `<tagK>`, each found anywhere in `content`; None when one is missing."""
+    found = [between(content, f"<{tag}{i}>", f"</{tag}{i}>")[0] for i in range(1, k + 1)]
+    return None if any(text is None for text in found) else found  # type: ignore[return-value]
 
 
 def answers_only(content: str, k: int) -> list[str] | None:
