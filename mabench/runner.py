@@ -183,7 +183,7 @@ def _run_locked(store: RunStore, config: RunConfig, backend_factory: BackendFact
                 )
                 for name in tasks for mode in config.modes
             }
-            # Batch-invariant backends (per-request seeds: vLLM, OpenAI) take many batches per call; the
+            # Batch-invariant backends (per-request seeds: HF, vLLM, OpenAI) take many batches per call; the
             # requests and their seeds are the same as batch by batch, so the records are too.
             for index, model_name in enumerate(pending):
                 if index:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from mabench.backends.base import GenerationRequest, SamplingConfig
 from mabench.backends.identity import ModelIdentity, model_identity
 from mabench.cli import app
 from mabench.config import RunConfig
@@ -85,6 +86,23 @@ def test_dtype_and_device_class_are_part_of_the_identity_and_match_what_the_back
         other = run_identity(config, found.model_copy(update=change), questions)
         assert other.run_id != base.run_id and other.command_id == base.command_id
         assert all(line.split(":")[0].startswith("model.") for line in other.changes(base.model_dump()))
+
+
+def test_a_new_version_of_mabench_s_own_sampling_loop_is_a_new_run_and_misses_the_cache(tiny_model, monkeypatch):
+    """The HF backend's samples are the draws of mabench's own loop (`hf_sampling`): when a release changes them,
+    an old run directory must not be resumed with them, nor old cached samples served as theirs."""
+    from mabench.backends import hf
+    from mabench.backends.cache import cache_key
+
+    config = RunConfig(model=str(tiny_model))
+    questions = {"ambigqa": load_task("ambigqa").load()[:3]}
+    before = model_identity(str(tiny_model))
+    monkeypatch.setattr(hf, "SAMPLER", "a later sampler")
+    after = model_identity(str(tiny_model))
+    assert run_identity(config, after, questions).run_id != run_identity(config, before, questions).run_id
+    request = GenerationRequest(messages=[{"role": "user", "content": "Paris?"}], seed=1)
+    assert cache_key(after.fingerprint(), request, SamplingConfig(), 0) != cache_key(before.fingerprint(), request,
+                                                                                     SamplingConfig(), 0)
 
 
 def test_a_rewritten_data_file_is_not_resumed_and_the_change_is_named(tiny_model, tmp_path):

@@ -52,11 +52,10 @@ def load(target: str, options: NoOptions, prompts: PromptSource | None) -> Backe
 
 
 def identify(model: str, target: str, options: Any) -> ModelIdentity:
-    """The adapter's files and the embedded base model's, with the HF backend's dtype and device."""
+    """The adapter's files and the embedded base model's, with the HF backend's fields (dtype, device, sampler)."""
     from .default_model import converted_folder
     from .filehash import folder_hash
-    from .hf import placement
+    from .hf import identity_fields
 
-    device, dtype = placement()
     weights = f"{folder_hash(Path(target))}+{folder_hash(converted_folder())}"
-    return ModelIdentity(backend="hf", model=model, weights=weights, dtype=dtype, device=device)
+    return ModelIdentity(backend="hf", model=model, weights=weights, **identity_fields())

@@ -73,8 +73,8 @@ class ResponseCache:
 
 class CachedBackend(Closing):
     """Serves cached samples and asks `inner` only for requests with a missing sample. A backend whose samples
-    depend on the batch they were generated in (`batch_invariant` false, e.g. HF) is given the whole batch
-    whenever anything is missing, so a cached run matches an uncached one exactly."""
+    depend on the batch they were generated in (`batch_invariant` false: none of mabench's, but a plugin's may)
+    is given the whole batch whenever anything is missing, so a cached run matches an uncached one exactly."""
 
     def __init__(self, inner: Backend, cache: ResponseCache, fingerprint: str | None = None):
         """`fingerprint` keys the cache (the model identity's fingerprint; `inner.fingerprint` if not given)."""

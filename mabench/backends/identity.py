@@ -88,10 +88,9 @@ def model_identity(model: str, options: BackendOptions | None = None) -> ModelId
         settings: dict[str, Any] = {"max_model_len": options.max_model_len, "engine_args": options.engine_args}
         return ModelIdentity(backend="vllm", model=model, dtype=str(options.engine_args.get("dtype", "auto")),
                              device=device_class(), settings=settings, **_checkpoint(target))
-    from .hf import placement
+    from .hf import identity_fields
 
-    device, dtype = placement()
-    return ModelIdentity(backend="hf", model=model, dtype=dtype, device=device, **_checkpoint(target))
+    return ModelIdentity(backend="hf", model=model, **identity_fields(), **_checkpoint(target))
 
 
 def _checkpoint(target: str) -> dict[str, str]:

@@ -73,13 +73,25 @@ def test_failed_generations_are_not_cached(tmp_path):
     assert cache.get_many(["ok", "failed"]) == {"ok": ok}
 
 
-def test_a_batch_dependent_backend_regenerates_the_whole_batch_so_cached_runs_match_uncached(tiny_model, tmp_path):
-    from mabench.backends.hf import HFBackend
+class CallSeeded:
+    """A backend that seeds each call from all its requests, as HF's did before it seeded per request: a
+    request's samples then depend on the other requests of the call (`batch_invariant` false)."""
 
-    hf = HFBackend(str(tiny_model))
+    name, fingerprint, chat_template_hash = "call-seeded", "fp", None
+
+    def generate(self, requests, sampling):
+        import random
+
+        rng = random.Random(str([r.seed for r in requests]))
+        return [[Generation(text=str(rng.random()), prompt_tokens=1, completion_tokens=1, finish_reason="stop")
+                 for _ in range(r.n)] for r in requests]
+
+
+def test_a_batch_dependent_backend_regenerates_the_whole_batch_so_cached_runs_match_uncached(tmp_path):
+    inner = CallSeeded()
     batch = [REQUEST.model_copy(update={"n": 2, "seed": s}) for s in (1, 2)]
-    uncached = [[g.text for g in gens] for gens in hf.generate(batch, SAMPLING)]
-    cached = CachedBackend(hf, ResponseCache(tmp_path / "c.sqlite"))
+    uncached = [[g.text for g in gens] for gens in inner.generate(batch, SAMPLING)]
+    cached = CachedBackend(inner, ResponseCache(tmp_path / "c.sqlite"))
     alone = cached.generate(batch[:1], SAMPLING)  # the first request alone, in another batch: other samples
     assert [g.text for g in alone[0]] != uncached[0]
     again = cached.generate(batch, SAMPLING)

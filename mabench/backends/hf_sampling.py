@@ -1,0 +1,146 @@
+"""The HF backend's sampling loop, written out instead of `model.generate` for three reasons:
+
+- each row (sample s of prompt q) draws from its own generator, seeded from its request's seed and s, so a
+  request's samples do not depend on the other requests of a call (up to the rounding of batched kernels, as with
+  vLLM). The runner can then hand over many batches at once, and on a CPU a decoding step costs nearly the same
+  for 8 rows as for 32 (benchmarks/hf_sampling.py);
+- a row that has stopped leaves the batch, so one long sample does not keep the finished rows computing;
+- each prompt is computed once for its n samples, and the prefix that all prompts share once per call.
+
+Sampling is `SamplingConfig`'s alone: temperature, then top-p as transformers' `TopPLogitsWarper` applies it (a
+test checks the two agree). A model's own generation_config (repetition penalty and the like) is not applied, as
+vLLM does not apply it to explicit sampling parameters either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from dataclasses import dataclass
+from typing import Any
+
+from mabench.types import SamplingConfig
+
+# Part of every HF model identity (`hf.identity_fields`), so run ids and cache keys change with the draws: bump it
+# whenever a change here changes which tokens a seed gives.
+SAMPLER = "mabench-row-seeded/1"
+
+
+@dataclass(frozen=True)
+class Completion:
+    tokens: list[int]  # the stop token included, if the row stopped on one
+    stopped: bool
+
+
+def row_seed(seed: int, sample: int) -> int:
+    """The generator seed of sample `sample` of a request seeded `seed`: a function of those two alone."""
+    return int.from_bytes(hashlib.sha256(f"{seed}/{sample}".encode()).digest()[:8], "big") >> 1
+
+
+def distribution(logits: Any, sampling: SamplingConfig) -> Any:
+    """Next-token probabilities per row: logits / temperature, the smallest set of tokens whose probability
+    reaches top_p kept (at least one), softmax."""
+    import torch
+
+    scores = logits.float() / sampling.temperature
+    if sampling.top_p < 1.0:
+        ascending, order = torch.sort(scores, descending=False)
+        drop = ascending.softmax(-1).cumsum(-1) <= 1 - sampling.top_p
+        drop[..., -1] = False
+        scores = scores.masked_fill(drop.scatter(-1, order, drop), float("-inf"))
+    return scores.softmax(-1)
+
+
+def next_tokens(logits: Any, generators: list[Any], sampling: SamplingConfig) -> Any:
+    """One token per row: the argmax when greedy, else a draw from the row's own generator."""
+    import torch
+
+    if sampling.temperature == 0.0:
+        return logits.argmax(-1)
+    probs = distribution(logits, sampling)
+    return torch.cat([torch.multinomial(p, 1, generator=g) for p, g in zip(probs, generators, strict=True)])
+
+
+def sample(model: Any, rows: list[list[int]], n: int, seeds: list[int], sampling: SamplingConfig,
+           stop: set[int], pad: int) -> list[Completion]:
+    """`n` completions of each prompt in `rows` (token ids), in the order q*n + s. Call under `torch.no_grad()`."""
+    import torch
+
+    device = model.device
+    generators = [torch.Generator(device).manual_seed(row_seed(seed, s)) for seed in seeds for s in range(n)]
+    cache, mask, logits = _prefill(model, rows, n, pad)
+    position = mask.sum(-1, keepdim=True)  # each row's next position: its real tokens so far
+    live = list(range(len(generators)))  # the rows still generating, in the batch's order
+    tokens: list[list[int]] = [[] for _ in live]
+    stopped = [False] * len(live)
+    for step in range(sampling.max_new_tokens):
+        chosen = next_tokens(logits, [generators[r] for r in live], sampling)
+        keep = []
+        for i, (row, token) in enumerate(zip(live, chosen.tolist(), strict=True)):
+            tokens[row].append(token)
+            if token in stop:
+                stopped[row] = True
+            else:
+                keep.append(i)
+        if not keep or step + 1 == sampling.max_new_tokens:
+            break
+        if len(keep) < len(live):  # finished rows leave the batch: the cache, mask and positions shrink with it
+            index = torch.tensor(keep, device=device)
+            cache.batch_select_indices(index)
+            mask, position, chosen = mask[index], position[index], chosen[index]
+            live = [live[i] for i in keep]
+        mask = torch.cat([mask, mask.new_ones(len(live), 1)], dim=1)
+        logits = _forward(model, chosen[:, None], mask, position, cache)
+        position = position + 1
+    return [Completion(t, s) for t, s in zip(tokens, stopped, strict=True)]
+
+
+def common_prefix_length(rows: list[list[int]]) -> int:
+    """How many leading tokens all rows share, leaving every row at least one token of its own."""
+    limit, length = min(map(len, rows)) - 1, 0
+    while length < limit and all(r[length] == rows[0][length] for r in rows):
+        length += 1
+    return length
+
+
+def supports_sampling_loop(model: Any) -> bool:
+    """Whether the model keeps its KV cache in a `DynamicCache`, which this loop fills and shrinks."""
+    return bool(getattr(model, "_supports_default_dynamic_cache", lambda: False)())
+
+
+def _prefill(model: Any, rows: list[list[int]], n: int, pad: int) -> tuple[Any, Any, Any]:
+    """(KV cache, attention mask, last-token logits), each with row q*n + s for sample s of prompt q. Layout: the
+    shared prefix, then padding, then each prompt's own tokens; positions skip the padding, so each row is
+    computed as if alone. The prefix is computed once, each prompt's own tokens once for its n samples."""
+    import torch
+    from transformers import DynamicCache
+
+    shared = common_prefix_length(rows)
+    width = max(map(len, rows)) - shared
+    ids = torch.tensor([r[:shared] + [pad] * (width - len(r) + shared) + r[shared:] for r in rows], device=model.device)
+    mask = torch.tensor([[1] * shared + [0] * (width - len(r) + shared) + [1] * (len(r) - shared) for r in rows],
+                        device=model.device)
+    try:
+        cache = DynamicCache(config=model.config)  # per-layer kinds (sliding windows) from the config
+    except TypeError:  # transformers < 4.56
+        cache = DynamicCache()
+    if shared:
+        _forward(model, ids[:1, :shared], mask[:1, :shared], None, cache)
+        cache.batch_repeat_interleave(len(rows))
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, shared:]
+    logits = _forward(model, ids[:, shared:], mask, positions, cache)
+    cache.batch_repeat_interleave(n)
+    return cache, mask.repeat_interleave(n, 0), logits.repeat_interleave(n, 0)
+
+
+def _forward(model: Any, ids: Any, mask: Any, positions: Any, cache: Any) -> Any:
+    """The model's logits at each row's last input token, with `cache` extended by `ids`."""
+    parameters = inspect.signature(model.forward).parameters
+    # transformers 5.40 renamed `past_key_values` to `cache`; 4.45 to 4.49 called `logits_to_keep` otherwise
+    kwargs: dict[str, Any] = {"cache" if "cache" in parameters else "past_key_values": cache}
+    for name in ("logits_to_keep", "num_logits_to_keep"):
+        if name in parameters:
+            kwargs[name] = 1  # the prompt's other logits (rows x tokens x vocabulary) are never read
+            break
+    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, **kwargs)
+    return out.logits[:, -1]
