@@ -11,7 +11,7 @@ import pytest
 
 from mabench.backends.base import GenerationRequest, SamplingConfig
 from mabench.backends.hf import HFBackend
-from mabench.backends.hf_sampling import _prefill, common_prefix_length, distribution, sample
+from mabench.backends.hf_sampling import _prefill, common_prefix_length, distribution, draw, sample
 
 SYSTEM = "You answer questions. Write a short name, date or number inside answer tags."
 QUESTIONS = ["Who wrote Frankenstein?", "When did the Berlin wall fall, and who was chancellor then?", "Paris?",
@@ -94,8 +94,7 @@ def test_sampled_rows_are_what_each_row_computed_alone_from_scratch_would_draw(s
                 generator, tokens = torch.Generator().manual_seed(row_seed(seed, s)), list(row)
                 while len(tokens) - len(row) < sampling.max_new_tokens:
                     logits = sharp.model(input_ids=torch.tensor([tokens])).logits[0, -1]
-                    tokens.append(int(torch.multinomial(distribution(logits[None], sampling)[0], 1,
-                                                        generator=generator)))
+                    tokens.append(int(draw(distribution(logits[None], sampling), [generator])[0]))
                     if tokens[-1] in stop:
                         break
                 reference.append(tokens[len(row):])
@@ -143,6 +142,23 @@ def test_temperature_and_top_p_give_transformers_own_distribution(temperature, t
     torch.testing.assert_close(got, expected)
     if top_p < 1.0:
         assert ((got == 0).sum(-1) > 0).all()  # the filter did remove tokens
+
+
+def test_draws_follow_the_distribution_and_never_pick_a_zero_probability_token():
+    import torch
+
+    probs = torch.tensor([[0.0, 0.5, 0.0, 0.3, 0.2, 0.0]] * 2)
+    generators = [torch.Generator().manual_seed(1), torch.Generator().manual_seed(2)]
+    counts = torch.zeros(6)
+    for _ in range(4000):
+        counts += torch.bincount(draw(probs, generators), minlength=6)
+    assert counts[[0, 2, 5]].sum() == 0
+    expected = probs[0] * counts.sum()
+    chi2 = (((counts - expected) ** 2)[[1, 3, 4]] / expected[[1, 3, 4]]).sum()
+    assert chi2 < 13.8  # chi-square, 2 degrees of freedom, p = 0.001
+    # each row's draws come from its own generator only
+    alone = draw(probs[:1], [torch.Generator().manual_seed(2)])[0]
+    assert alone == draw(probs, [torch.Generator().manual_seed(1), torch.Generator().manual_seed(2)])[1]
 
 
 def test_a_prompt_that_is_a_prefix_of_another_keeps_a_token_of_its_own():
