@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +80,7 @@ def sample(model: Any, rows: list[list[int]], n: int, seeds: list[int], sampling
 
     device = model.device
     generators = [torch.Generator(device).manual_seed(row_seed(seed, s)) for seed in seeds for s in range(n)]
+    forward = _forward_for(model)
     cache, mask, logits = _prefill(model, rows, n, pad)
     position = mask.sum(-1, keepdim=True)  # each row's next position: its real tokens so far
     live = list(range(len(generators)))  # the rows still generating, in the batch's order
@@ -101,7 +103,7 @@ def sample(model: Any, rows: list[list[int]], n: int, seeds: list[int], sampling
             mask, position, chosen = mask[index], position[index], chosen[index]
             live = [live[i] for i in keep]
         mask = torch.cat([mask, mask.new_ones(len(live), 1)], dim=1)
-        logits = _forward(model, chosen[:, None], mask, position, cache)
+        logits = forward(chosen[:, None], mask, position, cache)
         position = position + 1
     return [Completion(t, s) for t, s in zip(tokens, stopped, strict=True)]
 
@@ -135,8 +137,9 @@ def _prefill(model: Any, rows: list[list[int]], n: int, pad: int) -> tuple[Any, 
         cache = DynamicCache(config=model.config)  # per-layer kinds (sliding windows) from the config
     except TypeError:  # transformers < 4.56
         cache = DynamicCache()
+    forward = _forward_for(model)
     if shared:
-        _forward(model, ids[:1, :shared], mask[:1, :shared], None, cache)
+        forward(ids[:1, :shared], mask[:1, :shared], None, cache)
         cache.batch_repeat_interleave(len(rows))
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     # The rows' own tokens go in column chunks of about PREFILL_TOKENS tokens: one forward over 100 prompts at
@@ -144,19 +147,23 @@ def _prefill(model: Any, rows: list[list[int]], n: int, pad: int) -> tuple[Any, 
     step = max(16, PREFILL_TOKENS // len(rows))
     for start in range(shared, ids.shape[1], step):
         end = min(ids.shape[1], start + step)
-        logits = _forward(model, ids[:, start:end], mask[:, :end], positions[:, start:end], cache)
+        logits = forward(ids[:, start:end], mask[:, :end], positions[:, start:end], cache)
     cache.batch_repeat_interleave(n)
     return cache, mask.repeat_interleave(n, 0), logits.repeat_interleave(n, 0)
 
 
-def _forward(model: Any, ids: Any, mask: Any, positions: Any, cache: Any) -> Any:
-    """The model's logits at each row's last input token, with `cache` extended by `ids`."""
+def _forward_for(model: Any) -> Callable[[Any, Any, Any, Any], Any]:
+    """`forward(ids, mask, positions, cache)`: the model's logits at each row's last input token, with `cache`
+    extended by `ids`. The keyword names are read from the model's signature once, not at every step."""
     parameters = inspect.signature(model.forward).parameters
     # transformers 5.40 renamed `past_key_values` to `cache`; 4.45 to 4.49 called `logits_to_keep` otherwise
-    kwargs: dict[str, Any] = {"cache" if "cache" in parameters else "past_key_values": cache}
-    for name in ("logits_to_keep", "num_logits_to_keep"):
-        if name in parameters:
-            kwargs[name] = 1  # the prompt's other logits (rows x tokens x vocabulary) are never read
-            break
-    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, **kwargs)
-    return out.logits[:, -1]
+    cache_name = "cache" if "cache" in parameters else "past_key_values"
+    # the prompt's other logits (rows x tokens x vocabulary) are never read
+    keep = next(({name: 1} for name in ("logits_to_keep", "num_logits_to_keep") if name in parameters), {})
+
+    def forward(ids: Any, mask: Any, positions: Any, cache: Any) -> Any:
+        out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True,
+                    **{cache_name: cache}, **keep)
+        return out.logits[:, -1]
+
+    return forward

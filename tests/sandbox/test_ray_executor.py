@@ -4,6 +4,7 @@ one set of actors for the whole module (about 20 s here)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -77,14 +78,12 @@ def kill_ray_workers_running(token: str, stop: threading.Event, killed: list[int
     """Stands in for a lost node: SIGKILL the Ray worker (actor) process above each process named ``token``."""
     while not stop.wait(0.02):
         for pid in tagged_processes(token):
-            try:
+            with contextlib.suppress(OSError, StopIteration):  # the process went away meanwhile
                 for above in ancestors(pid):
                     if Path(f"/proc/{above}/cmdline").read_bytes().startswith(b"ray::") and above not in killed:
                         os.kill(above, signal.SIGKILL)
                         killed.append(above)
                         break
-            except (OSError, StopIteration):
-                pass  # the process went away meanwhile
 
 
 def test_a_lost_ray_worker_is_an_error_for_its_program_never_a_verdict(cluster, token):
